@@ -1,0 +1,81 @@
+"""What an audit row says, independent of how it is stored or chained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Action(StrEnum):
+    VAULT_CREATE = "vault-create"
+    LOGIN = "login"
+    LOGOUT = "logout"
+    LOCK = "lock"
+    FAILED_LOGIN = "failed-login"
+    ACCOUNT_LOCKED = "account-locked"
+    ACCOUNT_RELEASED = "account-released"
+    RECOVERY = "recovery"
+    VIEW = "view"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    EXPORT = "export"
+    PRINT = "print"
+    APPROVE = "approve"
+    BREAK_GLASS = "break-glass"
+    DENIED = "denied"
+    BACKUP = "backup"
+    RESTORE = "restore"
+    MIGRATE = "migrate"
+    VERIFY = "verify"
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    DENIED = "denied"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One thing that happened, before it is given a place in the chain.
+
+    ``entity_id`` is a URN or an internal id, never an identity. ``detail`` holds field names
+    and safe values only.
+    """
+
+    action: Action
+    entity_type: str = ""
+    entity_id: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    outcome: Outcome = Outcome.OK
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    seq: int
+    ts: str
+    user_id: str
+    username: str
+    role: str
+    session_id: str
+    action: str
+    entity_type: str
+    entity_id: str
+    detail: str
+    reason: str
+    outcome: str
+    prev_hash: bytes
+    hash: bytes
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    rows_checked: int
+    head_seq: int
+    head_hash: bytes
+    first_bad_seq: int | None = None
+    problem: str = ""

@@ -1,0 +1,95 @@
+"""Errors the user or the environment caused.
+
+Each carries a message fit to show a person as it is. None may ever contain a secret
+or a source identity: messages are built from fixed text and safe identifiers only.
+Bugs are not modelled here; they surface as ordinary exceptions and reach the crash
+dialog or the command line's internal-error path.
+"""
+
+from __future__ import annotations
+
+
+class CimError(Exception):
+    """Base class: a problem with a clear, safe message for the user."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class WrongCredentials(CimError):
+    def __init__(self) -> None:
+        super().__init__("Wrong username or password.")
+
+
+class AccountLocked(CimError):
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            f"The account '{username}' is locked after repeated failed logins. "
+            "Another officer with the administrator role must release it."
+        )
+
+
+class KeyringUnavailable(CimError):
+    """The OS secret store could not give the device secret. Never fall back."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(
+            f"The vault cannot be opened on this workstation: {cause}. Nothing was created or "
+            "changed. If this workstation's keyring was lost or replaced, open the vault with "
+            "the recovery code (cim recover, or 'Recover with recovery code' at login)."
+        )
+
+
+class KeyringEntryMissing(KeyringUnavailable):
+    """The keyring works but holds no device secret for this vault."""
+
+    def __init__(self) -> None:
+        super().__init__("the keyring has no device secret for this vault")
+
+
+class VaultNotFound(CimError):
+    pass
+
+
+class VaultExists(CimError):
+    pass
+
+
+class VaultCorrupt(CimError):
+    """The file is not a cim-desktop vault, is damaged, or belongs to another key."""
+
+
+class VaultTooNew(CimError):
+    pass
+
+
+class VaultBusy(CimError):
+    pass
+
+
+class InvalidInput(CimError):
+    """Form, argument or file content the user supplied is not acceptable."""
+
+
+class PermissionDenied(CimError):
+    pass
+
+
+class RecoveryCodeInvalid(CimError):
+    pass
+
+
+class StorageFull(CimError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The disk is full. Nothing was saved; free some space and try again."
+        )
+
+
+class IntegrityFailure(CimError):
+    """A verification found damage or tampering (exit status 1 on the command line)."""
+
+    exit_code = 1

@@ -1,0 +1,113 @@
+"""The device secret D, held in the operating system's keyring.
+
+Every failure here fails closed: no backend, a locked keyring, a missing entry or a
+non-answer raises ``KeyringUnavailable``. Nothing here ever creates a replacement secret on
+its own or writes a secret anywhere but the keyring.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+
+import keyring
+import keyring.errors
+from keyring.backend import KeyringBackend
+
+from cim_desktop.errors import KeyringEntryMissing, KeyringUnavailable
+
+SERVICE = "cim-desktop"
+SECRET_BYTES = 32
+# Backends that would store the secret in plain text or nowhere.
+_REFUSED_MODULE_PREFIXES = ("keyrings.alt", "keyring.backends.null", "keyring.backends.fail")
+
+
+def _entry(vault_id: str) -> str:
+    return f"vault:{vault_id}"
+
+
+class DeviceSecretStore:
+    """Reads and writes the device secret for a vault through one keyring backend."""
+
+    def __init__(self, backend: KeyringBackend | None = None) -> None:
+        self._backend = backend
+
+    @property
+    def backend(self) -> KeyringBackend:
+        backend = self._backend if self._backend is not None else keyring.get_keyring()
+        self._refuse_unsafe(backend)
+        return backend
+
+    def backend_name(self) -> str:
+        backend = self._backend if self._backend is not None else keyring.get_keyring()
+        return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+    @staticmethod
+    def _refuse_unsafe(backend: KeyringBackend) -> None:
+        module = type(backend).__module__
+        if module.startswith(_REFUSED_MODULE_PREFIXES):
+            raise KeyringUnavailable(
+                "no secure keyring is available on this workstation "
+                f"(the configured backend is {module})"
+            )
+        chained = getattr(backend, "backends", None)
+        if chained is not None and not list(chained):
+            raise KeyringUnavailable("no secure keyring is available on this workstation")
+
+    def get(self, vault_id: str) -> bytes:
+        try:
+            value = self.backend.get_password(SERVICE, _entry(vault_id))
+        except keyring.errors.KeyringLocked:
+            raise KeyringUnavailable("the keyring is locked") from None
+        except keyring.errors.NoKeyringError:
+            raise KeyringUnavailable("no keyring backend is available") from None
+        except keyring.errors.KeyringError as exc:
+            raise KeyringUnavailable(f"the keyring failed ({type(exc).__name__})") from None
+        if value is None:
+            raise KeyringEntryMissing()
+        try:
+            secret = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise KeyringUnavailable("the keyring entry for this vault is damaged") from None
+        if len(secret) != SECRET_BYTES:
+            raise KeyringUnavailable("the keyring entry for this vault is damaged")
+        return secret
+
+    def exists(self, vault_id: str) -> bool:
+        """True only when a well-formed entry is present; keyring trouble propagates."""
+        try:
+            self.get(vault_id)
+        except KeyringEntryMissing:
+            return False
+        return True
+
+    def put(self, vault_id: str, secret: bytes) -> None:
+        if len(secret) != SECRET_BYTES:
+            raise ValueError("device secret must be 32 bytes")
+        encoded = base64.b64encode(secret).decode("ascii")
+        try:
+            self.backend.set_password(SERVICE, _entry(vault_id), encoded)
+        except keyring.errors.KeyringLocked:
+            raise KeyringUnavailable("the keyring is locked") from None
+        except keyring.errors.NoKeyringError:
+            raise KeyringUnavailable("no keyring backend is available") from None
+        except keyring.errors.KeyringError as exc:
+            raise KeyringUnavailable(f"the keyring refused to store the secret "
+                                     f"({type(exc).__name__})") from None
+        # Read it back: a backend that accepts and drops writes must not leave a vault that
+        # nobody can open.
+        if self.get(vault_id) != secret:
+            raise KeyringUnavailable("the keyring did not keep the device secret")
+
+    def delete(self, vault_id: str) -> None:
+        try:
+            self.backend.delete_password(SERVICE, _entry(vault_id))
+        except keyring.errors.PasswordDeleteError:
+            return
+        except keyring.errors.KeyringError as exc:
+            raise KeyringUnavailable(f"the keyring failed ({type(exc).__name__})") from None
+
+
+def new_secret() -> bytes:
+    return os.urandom(SECRET_BYTES)

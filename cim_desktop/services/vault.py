@@ -1,0 +1,289 @@
+"""Creating, unlocking and recovering a vault. Logging in *is* unlocking."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from cim_desktop.domain.audit import Action, AuditEvent, Outcome
+from cim_desktop.domain.clock import iso_utc, utc_now
+from cim_desktop.domain.lockout import recent_failures, should_lock
+from cim_desktop.domain.officers import Officer, OfficerStatus
+from cim_desktop.domain.roles import Role
+from cim_desktop.errors import (
+    AccountLocked,
+    CimError,
+    InvalidInput,
+    KeyringUnavailable,
+    VaultCorrupt,
+    VaultExists,
+    VaultNotFound,
+    WrongCredentials,
+)
+from cim_desktop.security import recovery_code
+from cim_desktop.security.atomic import atomic_write
+from cim_desktop.security.device_secret import DeviceSecretStore, new_secret
+from cim_desktop.security.kdf import KdfParams
+from cim_desktop.security.keyslots import (
+    KEY_BYTES,
+    reseat_device_layer,
+    unwrap_recovery,
+    unwrap_user,
+    wrap_for_user,
+    wrap_recovery,
+)
+from cim_desktop.security.slotfile import SlotFile, check_username
+from cim_desktop.domain.passwords import check_new_password
+from cim_desktop.services.paths import VaultPaths
+from cim_desktop.services.session import Session
+from cim_desktop.store import checkpoints
+from cim_desktop.store.audit_chain import SYSTEM_ACTOR, Actor
+from cim_desktop.store.database import VaultDatabase
+
+
+@dataclass(frozen=True)
+class NewVault:
+    session: Session
+    recovery_code: str
+
+
+def create_vault(
+    root: Path,
+    *,
+    unit_name: str,
+    admin_username: str,
+    admin_password: str,
+    admin_display_name: str = "",
+    keyring: DeviceSecretStore | None = None,
+) -> NewVault:
+    """Create a vault with its first administrator; return the session and recovery code."""
+    keyring = keyring or DeviceSecretStore()
+    paths = VaultPaths(root)
+    unit_name = unit_name.strip()
+    if not 1 <= len(unit_name) <= 120:
+        raise InvalidInput("The unit name must be 1 to 120 characters.")
+    username = check_username(admin_username)
+    check_new_password(admin_password, username)
+    if paths.exists():
+        raise VaultExists(f"A vault already exists in {root}; it was left untouched.")
+    keyring.backend  # noqa: B018  (fail closed before anything is created)
+    root.mkdir(parents=True, exist_ok=True)
+
+    vault_id = str(uuid.uuid4())
+    vault_key = os.urandom(KEY_BYTES)
+    device_secret = new_secret()
+    code = recovery_code.generate()
+    admin_id = str(uuid.uuid4())
+    now = iso_utc(utc_now())
+    admin = Officer(admin_id, username, admin_display_name.strip() or username,
+                    OfficerStatus.ACTIVE, frozenset({Role.ADMINISTRATOR}), now)
+    # Slow work first, so a failure leaves nothing behind.
+    slot_file = SlotFile(
+        vault_id=vault_id,
+        recovery=wrap_recovery(vault_key, device_secret, recovery_code.secret_bytes(code),
+                               vault_id=vault_id),
+    )
+    slot_file.users[admin_id] = wrap_for_user(
+        vault_key, device_secret, admin_password,
+        vault_id=vault_id, user_id=admin_id, username=username,
+    )
+    keyring.put(vault_id, device_secret)
+    db: VaultDatabase | None = None
+    try:
+        db = VaultDatabase.create(paths.db, vault_key, vault_id)
+        signing = checkpoints.new_signing_key()
+        public_pem = signing.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        raw_private = signing.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        session = Session(paths, db, admin, keyring, vault_key)
+        with db.transaction():
+            db.meta.set("unit_name", unit_name)
+            db.meta.set("created_at", now)
+            db.meta.set("signing_key", raw_private.hex())
+            db.meta.set("public_key", public_pem.decode())
+            db.officers.add(admin, granted_by="vault-create")
+            actor = session.actor_as(Role.ADMINISTRATOR)
+            db.audit.append(actor, AuditEvent(Action.VAULT_CREATE, "vault", vault_id,
+                                              {"schema": db.schema_version()}))
+            db.audit.append(actor, AuditEvent(Action.CREATE, "officer", admin_id,
+                                              {"roles": [Role.ADMINISTRATOR.value]}))
+            db.audit.append(actor, AuditEvent(Action.LOGIN, "session", session.session_id))
+        slot_file.save(paths.keys)
+        atomic_write(paths.public_key, public_pem, mode=0o644)
+    except BaseException:
+        if db is not None:
+            db.close()
+        for leftover in (paths.db, paths.keys, paths.public_key):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        with contextlib.suppress(CimError):
+            keyring.delete(vault_id)
+        raise
+    return NewVault(session, code)
+
+
+def load_slots(paths: VaultPaths) -> SlotFile:
+    if not paths.keys.exists():
+        if paths.db.exists():
+            raise VaultCorrupt(
+                "The key-slot file vault.keys is missing beside the vault. Restore it from a "
+                "backup, or restore the whole vault with the recovery code."
+            )
+        raise VaultNotFound(f"There is no vault in {paths.root}.")
+    return SlotFile.load(paths.keys)
+
+
+def _pending(action: Action, user_id: str, username: str, **detail: Any) -> dict[str, Any]:
+    return {
+        "event_id": uuid.uuid4().hex,
+        "action": action.value,
+        "user_id": user_id,
+        "username": username,
+        "occurred_at": iso_utc(utc_now()),
+        "detail": detail,
+    }
+
+
+def unlock(root: Path, username: str, password: str,
+           keyring: DeviceSecretStore | None = None) -> Session:
+    """Open the vault as ``username``; wrong credentials never touch the database."""
+    keyring = keyring or DeviceSecretStore()
+    paths = VaultPaths(root)
+    slots = load_slots(paths)
+    slot = slots.find_user(username)
+    if slot is None:
+        # Spend the same effort as a real attempt so timing does not reveal usernames.
+        with contextlib.suppress(Exception):
+            KdfParams.fresh().stretch(password.encode())
+        slots.add_pending(_pending(Action.FAILED_LOGIN, "", "", cause="unknown username"))
+        slots.save(paths.keys)
+        raise WrongCredentials()
+    lock = slots.lockout(slot.user_id)
+    if lock.locked_at is not None:
+        slots.add_pending(_pending(Action.FAILED_LOGIN, slot.user_id, slot.username,
+                                   cause="account locked"))
+        slots.save(paths.keys)
+        raise AccountLocked(slot.username)
+    device_secret = keyring.get(slots.vault_id)
+    try:
+        vault_key = unwrap_user(slot, device_secret, password, vault_id=slots.vault_id)
+    except WrongCredentials:
+        now = utc_now()
+        lock.failures = [*recent_failures(lock.failures, now, slots.lockout_policy), now]
+        slots.add_pending(_pending(Action.FAILED_LOGIN, slot.user_id, slot.username,
+                                   cause="wrong password"))
+        if should_lock(lock.failures, now, slots.lockout_policy):
+            lock.locked_at = now
+            slots.add_pending(_pending(Action.ACCOUNT_LOCKED, slot.user_id, slot.username,
+                                       failures=len(lock.failures)))
+            slots.save(paths.keys)
+            raise AccountLocked(slot.username) from None
+        slots.save(paths.keys)
+        raise
+    db = VaultDatabase.open(paths.db, vault_key, slots.vault_id)
+    return _start_session(paths, db, slots, slot.user_id, keyring, vault_key)
+
+
+def _start_session(paths: VaultPaths, db: VaultDatabase, slots: SlotFile, user_id: str,
+                   keyring: DeviceSecretStore, vault_key: bytes) -> Session:
+    try:
+        officer = db.officers.get(user_id)
+        if officer is None or officer.status is not OfficerStatus.ACTIVE:
+            with db.transaction():
+                db.audit.append(
+                    Actor(user_id, officer.username if officer else "", "none", ""),
+                    AuditEvent(Action.LOGIN, "session", "", {"cause": "account not active"},
+                               outcome=Outcome.DENIED),
+                )
+            raise CimError("This account is not active. Ask an administrator.")
+        session = Session(paths, db, officer, keyring, vault_key)
+        flushed = flush_pending(db, slots)
+        if db.migrated is not None:
+            old, new, copy = db.migrated
+            session.record(AuditEvent(Action.MIGRATE, "vault", db.vault_id,
+                                      {"from": old, "to": new, "copy": copy.name}))
+        session.record(AuditEvent(Action.LOGIN, "session", session.session_id))
+        lock = slots.lockouts.get(user_id)
+        if flushed or (lock is not None and lock.failures):
+            if lock is not None:
+                lock.failures = []
+            slots.save(paths.keys)
+        return session
+    except BaseException:
+        db.close()
+        raise
+
+
+def flush_pending(db: VaultDatabase, slots: SlotFile) -> bool:
+    """Carry failed logins, lockouts and releases recorded while closed into the chain."""
+    events = list(slots.pending_events)
+    if not events:
+        return False
+    with db.transaction():
+        by_action: dict[str, list[str]] = {}
+        for ev in events:
+            by_action.setdefault(str(ev.get("action")), []).append(str(ev.get("event_id")))
+        seen: set[str] = set()
+        for action, ids in by_action.items():
+            seen |= db.audit.recorded_event_ids(action, ids)
+        for ev in events:
+            if str(ev.get("event_id")) in seen:
+                continue
+            detail = dict(ev.get("detail") or {})
+            detail["event_id"] = ev.get("event_id")
+            detail["recorded_late"] = True
+            actor = Actor(str(ev.get("user_id") or "unknown"), str(ev.get("username") or ""),
+                          "none", "")
+            action = Action(str(ev.get("action")))
+            outcome = Outcome.OK if action is Action.ACCOUNT_RELEASED else Outcome.FAILED
+            db.audit.append(actor, AuditEvent(action, "officer", str(ev.get("user_id") or ""),
+                                              detail, outcome=outcome),
+                            ts=str(ev.get("occurred_at")))
+    slots.pending_events = [e for e in slots.pending_events if e not in events]
+    return True
+
+
+def recover(root: Path, code: str, keyring: DeviceSecretStore | None = None) -> int:
+    """Open with the recovery code, seat a new device secret, re-wrap every slot.
+
+    Returns the number of officer slots re-wrapped.
+    """
+    keyring = keyring or DeviceSecretStore()
+    paths = VaultPaths(root)
+    slots = load_slots(paths)
+    secret = recovery_code.secret_bytes(code)
+    vault_key, old_secret = unwrap_recovery(slots.recovery, secret, vault_id=slots.vault_id)
+    db = VaultDatabase.open(paths.db, vault_key, slots.vault_id)
+    try:
+        keyring.backend  # noqa: B018
+        new = new_secret()
+        slots.users = {
+            uid: reseat_device_layer(s, old_secret, new, vault_id=slots.vault_id)
+            for uid, s in slots.users.items()
+        }
+        slots.recovery = wrap_recovery(vault_key, new, secret, vault_id=slots.vault_id)
+        flush_pending(db, slots)
+        with db.transaction():
+            db.audit.append(
+                SYSTEM_ACTOR,
+                AuditEvent(Action.RECOVERY, "vault", slots.vault_id,
+                           {"slots_rewrapped": len(slots.users), "device_secret": "replaced"},
+                           reason="opened with the recovery code"),
+            )
+            keyring.put(slots.vault_id, new)
+            slots.save(paths.keys)
+    except KeyringUnavailable:
+        raise
+    finally:
+        db.close()
+    return len(slots.users)

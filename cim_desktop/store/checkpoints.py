@@ -1,0 +1,119 @@
+"""Signed checkpoints of the audit chain head, appended to ``checkpoints.jsonl``.
+
+A checkpoint is (vault id, sequence, head hash, time) signed with the vault's Ed25519 key.
+Presented later, it proves the chain still reaches that row with that hash, which is what
+catches truncation and a roll-back of the whole file to an older copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from cim_desktop.errors import InvalidInput, StorageFull
+from cim_desktop.security.atomic import fsync_dir
+
+FORMAT = "cim-desktop-checkpoint/1"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    vault_id: str
+    seq: int
+    head: bytes
+    time: str
+    signature: bytes = b""
+
+    def message(self) -> bytes:
+        return f"{FORMAT}|{self.vault_id}|{self.seq}|{self.head.hex()}|{self.time}".encode()
+
+    def signed(self, key: Ed25519PrivateKey) -> Checkpoint:
+        return Checkpoint(self.vault_id, self.seq, self.head, self.time, key.sign(self.message()))
+
+    def signature_valid(self, public: Ed25519PublicKey) -> bool:
+        try:
+            public.verify(self.signature, self.message())
+        except InvalidSignature:
+            return False
+        return True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "vault_id": self.vault_id,
+            "seq": self.seq,
+            "head": self.head.hex(),
+            "time": self.time,
+            "sig": self.signature.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Checkpoint:
+        try:
+            if data["format"] != FORMAT:
+                raise InvalidInput("This is not a cim-desktop checkpoint.")
+            return cls(
+                str(data["vault_id"]),
+                int(data["seq"]),
+                bytes.fromhex(data["head"]),
+                str(data["time"]),
+                bytes.fromhex(data["sig"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput("The checkpoint is damaged or not a cim-desktop checkpoint.") \
+                from None
+
+
+def append(path: Path, checkpoint: Checkpoint) -> None:
+    line = (json.dumps(checkpoint.to_json(), sort_keys=True) + "\n").encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        if exc.errno == 28:
+            raise StorageFull() from None
+        raise
+
+
+def read(path: Path) -> list[Checkpoint]:
+    """Read a checkpoint file (one JSON object a line) or a single JSON checkpoint."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(f"The checkpoint file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError):
+        raise InvalidInput(f"The checkpoint file {path} cannot be read.") from None
+    found: list[Checkpoint] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            if number == 1:
+                try:
+                    data = json.loads(text)
+                except json.JSONDecodeError:
+                    raise InvalidInput(f"{path} is not a checkpoint file.") from None
+                found.append(Checkpoint.from_json(data.get("checkpoint", data)))
+                return found
+            raise InvalidInput(f"Line {number} of {path} is not a checkpoint.") from None
+        found.append(Checkpoint.from_json(data.get("checkpoint", data)))
+    if not found:
+        raise InvalidInput(f"{path} holds no checkpoint.")
+    return found
+
+
+def new_signing_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
