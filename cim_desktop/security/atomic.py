@@ -33,7 +33,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        tmp.replace(path)
         fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):

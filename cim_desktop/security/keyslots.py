@@ -130,9 +130,8 @@ def wrap_for_user(
 
 def _peel_device_layer(slot: UserSlot, device_secret: bytes, vault_id: str) -> bytes:
     try:
-        return _open(
-            _device_key(device_secret, vault_id), slot.wrapped, _ad(vault_id, slot.user_id, "device")
-        )
+        key = _device_key(device_secret, vault_id)
+        return _open(key, slot.wrapped, _ad(vault_id, slot.user_id, "device"))
     except InvalidTag:
         raise KeyringUnavailable(
             "the device secret in this workstation's keyring does not belong to this vault"

@@ -1,8 +1,10 @@
 """Recovery codes: 160 random bits as eight groups with a per-group check.
 
 Each group is four data characters and two check characters in Crockford's base32 alphabet.
-The check covers the group's position too, so a mistyped, swapped or missing group is named
-before any slow key derivation runs.
+The first check character is a position-weighted sum modulo 32 with odd weights, so every
+single mistyped character, and a group typed in the wrong place, is caught for certain; the
+second is a hash of the group that catches most other slips (transpositions and the like).
+The code is checked group by group before any slow key derivation runs.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ _NORMALISE = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"})
 
 
 def _check(index: int, data: str) -> str:
+    weighted = sum((2 * i + 1) * ALPHABET.index(ch) for i, ch in enumerate(data))
+    first = (weighted + 7 * index + 3) % 32
     digest = hashlib.sha256(f"cim-recovery|{index}|{data}".encode()).digest()
-    value = int.from_bytes(digest[:2], "big") >> 6  # 10 bits
-    return ALPHABET[value >> 5] + ALPHABET[value & 31]
+    return ALPHABET[first] + ALPHABET[digest[0] & 31]
 
 
 def generate() -> str:

@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from cim_desktop.domain.audit import Action, AuditEvent, AuditRow, ChainReport, Outcome
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.roles import AUDIT_READERS, Role
@@ -17,9 +20,6 @@ from cim_desktop.services.session import Session
 from cim_desktop.store import checkpoints as checkpoint_file
 from cim_desktop.store.audit_chain import AuditFilter
 from cim_desktop.store.checkpoints import Checkpoint
-
-from cryptography.hazmat.primitives import serialization  # noqa: I001
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 
 @dataclass(frozen=True)

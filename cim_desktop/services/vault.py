@@ -15,6 +15,7 @@ from cim_desktop.domain.audit import Action, AuditEvent, Outcome
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.lockout import recent_failures, should_lock
 from cim_desktop.domain.officers import Officer, OfficerStatus
+from cim_desktop.domain.passwords import check_new_password
 from cim_desktop.domain.roles import Role
 from cim_desktop.errors import (
     AccountLocked,
@@ -39,7 +40,6 @@ from cim_desktop.security.keyslots import (
     wrap_recovery,
 )
 from cim_desktop.security.slotfile import SlotFile, check_username
-from cim_desktop.domain.passwords import check_new_password
 from cim_desktop.services.paths import VaultPaths
 from cim_desktop.services.session import Session
 from cim_desktop.store import checkpoints

@@ -7,9 +7,9 @@ foreign or damaged file is left byte-identical, with no ``-wal``/``-shm`` beside
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import sqlcipher3
 from sqlcipher3 import dbapi2
@@ -31,8 +31,24 @@ SQLITE_FULL = 13
 SQLITE_CANTOPEN = 14
 SQLITE_NOTADB = 26
 
-Connection = dbapi2.Connection
-DatabaseError = dbapi2.DatabaseError
+DatabaseError: type[Exception] = dbapi2.DatabaseError
+
+
+class Cursor(Protocol):
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """The part of the sqlcipher3 connection the store uses (the module ships no types)."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
+    def backup(self, target: Connection) -> None: ...
+    def close(self) -> None: ...
 
 _PRAGMAS = (
     "PRAGMA foreign_keys = ON",
@@ -116,11 +132,20 @@ def _sidecars(path: Path) -> list[Path]:
     return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
 
 
-def connect(path: Path | str, key: bytes, *, create: bool = False, check: bool = True) -> Connection:
+def connect(
+    path: Path | str,
+    key: bytes,
+    *,
+    create: bool = False,
+    check: bool = True,
+    verify_pages: bool = False,
+) -> Connection:
     """Open ``path`` with the raw 32-byte key and the vault's pragmas, or raise.
 
     With ``create`` the file must not exist yet. Otherwise the file must already decrypt;
-    on failure any side file this call created is removed again.
+    on failure any side file this call created is removed again. ``verify_pages`` checks the
+    HMAC of every page before anything else happens, so a damaged page anywhere is reported
+    at open rather than in the middle of someone's work.
     """
     if len(key) != 32:
         raise ValueError("the vault key must be 32 bytes")
@@ -131,13 +156,23 @@ def connect(path: Path | str, key: bytes, *, create: bool = False, check: bool =
     else:
         precheck_file(path)
     existing_sidecars = {p for p in _sidecars(path) if p.exists()}
-    conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn = cast(
+        Connection,
+        sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False),
+    )
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
         conn.execute("PRAGMA cipher_memory_security = ON")
         # The first read is where a wrong key or a damaged first page shows.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if verify_pages:
+            damaged = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+            if damaged:
+                raise VaultCorrupt(
+                    f"The vault file {path.name} is damaged ({len(damaged)} page(s) fail their "
+                    "authentication check). It was left untouched. Restore it from a backup."
+                )
         for pragma in _PRAGMAS:
             conn.execute(pragma).fetchall()
         if check:

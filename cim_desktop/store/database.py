@@ -62,7 +62,7 @@ class VaultDatabase:
         *,
         migrations: tuple[schema.Migration, ...] = schema.MIGRATIONS,
     ) -> VaultDatabase:
-        conn = connect(path, key)
+        conn = connect(path, key, verify_pages=True)
         migrated: tuple[int, int, Path] | None = None
         try:
             version = schema.user_version(conn)
