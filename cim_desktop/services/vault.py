@@ -22,6 +22,7 @@ from cim_desktop.errors import (
     CimError,
     InvalidInput,
     KeyringUnavailable,
+    StorageFull,
     VaultCorrupt,
     VaultExists,
     VaultNotFound,
@@ -73,7 +74,7 @@ def create_vault(
     if paths.exists():
         raise VaultExists(f"A vault already exists in {root}; it was left untouched.")
     keyring.backend  # noqa: B018  (fail closed before anything is created)
-    root.mkdir(parents=True, exist_ok=True)
+    made_root = not root.exists()
 
     vault_id = str(uuid.uuid4())
     vault_key = os.urandom(KEY_BYTES)
@@ -96,6 +97,13 @@ def create_vault(
     keyring.put(vault_id, device_secret)
     db: VaultDatabase | None = None
     try:
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if exc.errno == 28:
+                raise StorageFull() from None
+            raise InvalidInput(f"The vault folder {root} cannot be created "
+                               f"({exc.strerror}).") from None
         db = VaultDatabase.create(paths.db, vault_key, vault_id)
         signing = checkpoints.new_signing_key()
         public_pem = signing.public_key().public_bytes(
@@ -126,6 +134,9 @@ def create_vault(
         for leftover in (paths.db, paths.keys, paths.public_key):
             with contextlib.suppress(OSError):
                 leftover.unlink()
+        if made_root:
+            with contextlib.suppress(OSError):
+                root.rmdir()
         with contextlib.suppress(CimError):
             keyring.delete(vault_id)
         raise
