@@ -7,21 +7,26 @@ AES-GCM ciphertexts, the rest is usernames, times and counters.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from cim_desktop.domain.clock import iso_utc, parse_iso_utc
 from cim_desktop.domain.lockout import LockoutPolicy
-from cim_desktop.errors import InvalidInput, VaultCorrupt
+from cim_desktop.errors import InvalidInput, VaultBusy, VaultCorrupt
 from cim_desktop.security.atomic import atomic_write
 from cim_desktop.security.keyslots import RecoverySlot, UserSlot
 
 FORMAT = "cim-desktop-keyslots"
 FORMAT_VERSION = 1
 MAX_PENDING_EVENTS = 10_000
+LOCK_TIMEOUT_SECONDS = 15.0
 
 
 @dataclass
@@ -129,6 +134,24 @@ class SlotFile:
         if len({u.username.casefold() for u in users}) != len(users):
             raise VaultCorrupt(f"The key-slot file {name} is damaged (duplicate usernames).")
         return slot_file
+
+
+@contextlib.contextmanager
+def exclusive(path: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the slot file's lock across a read-modify-write.
+
+    Without it, a login failure counted in one process could save an older copy of the file
+    over a slot another process just added, and that officer could no longer log in.
+    """
+    wait = LOCK_TIMEOUT_SECONDS if timeout is None else timeout
+    lock = FileLock(str(path.with_name(path.name + ".lock")), timeout=wait)
+    try:
+        with lock:
+            yield
+    except Timeout:
+        raise VaultBusy(
+            "The vault's key-slot file is in use by another cim-desktop process. Try again."
+        ) from None
 
 
 def check_username(username: str) -> str:

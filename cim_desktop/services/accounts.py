@@ -12,7 +12,7 @@ from cim_desktop.domain.passwords import check_new_password
 from cim_desktop.domain.roles import Role
 from cim_desktop.errors import InvalidInput
 from cim_desktop.security.keyslots import wrap_for_user
-from cim_desktop.security.slotfile import check_username
+from cim_desktop.security.slotfile import check_username, exclusive
 from cim_desktop.services.session import Session
 from cim_desktop.services.vault import load_slots
 
@@ -27,6 +27,12 @@ def add_officer(session: Session, username: str, password: str, roles: Iterable[
     if not roles:
         raise InvalidInput("Give the officer at least one role.")
     check_new_password(password, username)
+    with exclusive(session.paths.keys):
+        return _add_officer(session, acting, username, password, roles, display_name)
+
+
+def _add_officer(session: Session, acting: Role, username: str, password: str,
+                 roles: frozenset[Role], display_name: str) -> Officer:
     slots = load_slots(session.paths)
     if slots.find_user(username) is not None or session.db.officers.by_username(username):
         raise InvalidInput(f"An officer with the username '{username}' already exists.")
@@ -63,6 +69,11 @@ def locked_usernames(session: Session) -> list[str]:
 def release(session: Session, username: str, reason: str = "") -> None:
     """Release a locked account. Only another officer with the administrator role may."""
     acting = session.require(ADMINS, "release a locked account", "officer")
+    with exclusive(session.paths.keys):
+        _release(session, acting, username, reason)
+
+
+def _release(session: Session, acting: Role, username: str, reason: str) -> None:
     slots = load_slots(session.paths)
     slot = slots.find_user(username)
     if slot is None:

@@ -40,7 +40,7 @@ from cim_desktop.security.keyslots import (
     wrap_for_user,
     wrap_recovery,
 )
-from cim_desktop.security.slotfile import SlotFile, check_username
+from cim_desktop.security.slotfile import SlotFile, check_username, exclusive
 from cim_desktop.services.paths import VaultPaths
 from cim_desktop.services.session import Session
 from cim_desktop.store import checkpoints
@@ -126,12 +126,14 @@ def create_vault(
             db.audit.append(actor, AuditEvent(Action.CREATE, "officer", admin_id,
                                               {"roles": [Role.ADMINISTRATOR.value]}))
             db.audit.append(actor, AuditEvent(Action.LOGIN, "session", session.session_id))
-        slot_file.save(paths.keys)
+        with exclusive(paths.keys):
+            slot_file.save(paths.keys)
         atomic_write(paths.public_key, public_pem, mode=0o644)
     except BaseException:
         if db is not None:
             db.close()
-        for leftover in (paths.db, paths.keys, paths.public_key):
+        lock_file = paths.keys.with_name(paths.keys.name + ".lock")
+        for leftover in (paths.db, paths.keys, paths.public_key, lock_file):
             with contextlib.suppress(OSError):
                 leftover.unlink()
         if made_root:
@@ -170,6 +172,13 @@ def unlock(root: Path, username: str, password: str,
     """Open the vault as ``username``; wrong credentials never touch the database."""
     keyring = keyring or DeviceSecretStore()
     paths = VaultPaths(root)
+    load_slots(paths)  # a clear message when there is no vault, before any lock file
+    with exclusive(paths.keys):
+        return _unlock(paths, username, password, keyring)
+
+
+def _unlock(paths: VaultPaths, username: str, password: str,
+            keyring: DeviceSecretStore) -> Session:
     slots = load_slots(paths)
     slot = slots.find_user(username)
     if slot is None:
@@ -271,8 +280,14 @@ def recover(root: Path, code: str, keyring: DeviceSecretStore | None = None) -> 
     """
     keyring = keyring or DeviceSecretStore()
     paths = VaultPaths(root)
-    slots = load_slots(paths)
+    load_slots(paths)
     secret = recovery_code.secret_bytes(code)
+    with exclusive(paths.keys):
+        return _recover(paths, secret, keyring)
+
+
+def _recover(paths: VaultPaths, secret: bytes, keyring: DeviceSecretStore) -> int:
+    slots = load_slots(paths)
     vault_key, old_secret = unwrap_recovery(slots.recovery, secret, vault_id=slots.vault_id)
     db = VaultDatabase.open(paths.db, vault_key, slots.vault_id)
     try:
