@@ -1,0 +1,190 @@
+"""The admin command line, ``cim``.
+
+Exit status: 0 on success; 1 when a check fails (``audit verify``, ``doctor``, a backup that
+fails its checks); 2 on bad usage or a user error, with a one-line message on stderr; 3 on an
+unexpected error (a bug), reported with a log reference and nothing else. No secret is ever
+printed, except the recovery code once at ``init``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import sys
+import traceback
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import platformdirs
+
+from cim_desktop import __version__
+from cim_desktop.cli_commands import (
+    Context,
+    cmd_audit_export,
+    cmd_audit_verify,
+    cmd_backup,
+    cmd_doctor,
+    cmd_init,
+    cmd_recover,
+    cmd_restore,
+    cmd_user_add,
+    cmd_user_release,
+)
+from cim_desktop.domain.clock import iso_utc, utc_now
+from cim_desktop.errors import CimError, StorageFull
+from cim_desktop.security.device_secret import DeviceSecretStore
+from cim_desktop.services.paths import APP_NAME, default_vault_dir
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, not argparse's usage block: scripts and people read the same message.
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    vault_opt = _Parser(add_help=False)
+    vault_opt.add_argument(
+        "--vault", metavar="DIR", type=Path,
+        help="the vault folder (default: $CIM_HOME, else the platform's data folder)",
+    )
+    login = _Parser(add_help=False)
+    login.add_argument("--user", required=True, metavar="USERNAME",
+                       help="log in as this officer")
+    login.add_argument("--password-stdin", action="store_true",
+                       help="read the password(s) from standard input, one a line")
+
+    parser = _Parser(prog="cim", description="cim-desktop vault administration.")
+    parser.add_argument("--version", action="version", version=f"cim {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", parents=[vault_opt], help="create a new vault")
+    init.add_argument("--unit", required=True, metavar="NAME", help="the unit's name")
+    init.add_argument("--admin", required=True, metavar="USERNAME",
+                      help="the first administrator's username")
+    init.add_argument("--display-name", metavar="NAME")
+    init.add_argument("--password-stdin", action="store_true",
+                      help="read the administrator's password from standard input")
+    init.set_defaults(handler=cmd_init)
+
+    user = commands.add_parser("user", help="officer accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
+    add = user_commands.add_parser(
+        "add", parents=[vault_opt, login], help="add an officer",
+        description="With --password-stdin, line 1 is your password and line 2 the new "
+                    "officer's initial password.")
+    add.add_argument("username", metavar="USERNAME")
+    add.add_argument("--role", action="append", required=True, metavar="ROLE",
+                     help="a role to grant (repeat for more)")
+    add.add_argument("--display-name", metavar="NAME")
+    add.set_defaults(handler=cmd_user_add)
+    release = user_commands.add_parser("release", parents=[vault_opt, login],
+                                       help="release a locked account")
+    release.add_argument("username", metavar="USERNAME")
+    release.add_argument("--reason", metavar="TEXT")
+    release.set_defaults(handler=cmd_user_release)
+
+    recover = commands.add_parser(
+        "recover", parents=[vault_opt],
+        help="open the vault with the recovery code and seat a new device secret")
+    recover.add_argument("--code-stdin", action="store_true",
+                         help="read the recovery code from standard input")
+    recover.set_defaults(handler=cmd_recover)
+
+    backup = commands.add_parser("backup", parents=[vault_opt, login],
+                                 help="write an encrypted backup and its manifest")
+    backup.add_argument("dest", metavar="DEST", help="the folder to write the backup into")
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = commands.add_parser("restore", parents=[vault_opt],
+                                  help="restore a backup; the replaced vault is kept")
+    restore.add_argument("src", metavar="SRC", help="the .cimvault file (or its manifest)")
+    who = restore.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", metavar="USERNAME", help="an administrator in the backup")
+    who.add_argument("--recovery-code-stdin", action="store_true",
+                     help="read the recovery code from standard input (fresh workstation)")
+    restore.add_argument("--password-stdin", action="store_true",
+                         help="read the password from standard input")
+    restore.set_defaults(handler=cmd_restore)
+
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    verify = audit_commands.add_parser("verify", parents=[vault_opt, login],
+                                       help="verify the hash chain (and checkpoints)")
+    verify.add_argument("--checkpoint", metavar="FILE",
+                        help="a checkpoint file to check the trail against")
+    verify.set_defaults(handler=cmd_audit_verify)
+    export = audit_commands.add_parser("export", parents=[vault_opt, login],
+                                       help="export the whole trail")
+    export.add_argument("--format", required=True, choices=("csv", "jsonl"))
+    export.add_argument("--output", metavar="FILE",
+                        help="write to this new file instead of standard output")
+    export.set_defaults(handler=cmd_audit_export)
+
+    doctor = commands.add_parser("doctor", parents=[vault_opt, login],
+                                 help="check the vault and this workstation")
+    doctor.set_defaults(handler=cmd_doctor)
+    return parser
+
+
+def _fail(message: str) -> None:
+    print(f"cim: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _log_internal_error(vault_dir: Path) -> tuple[str, str]:
+    """Write the traceback to a private log file; return (reference, where)."""
+    reference = uuid.uuid4().hex[:8].upper()
+    folder = (vault_dir / "logs" if vault_dir.is_dir()
+              else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)))
+    path = folder / "cim-errors.log"
+    entry = f"--- {reference} {iso_utc(utc_now())} cim {__version__}\n{traceback.format_exc()}\n"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, entry.encode("utf-8", "replace"))
+        finally:
+            os.close(fd)
+    except OSError:
+        return reference, "no log: the log file could not be written"
+    return reference, str(path)
+
+
+def main(argv: Sequence[str] | None = None, *, keyring: DeviceSecretStore | None = None) -> int:
+    """Run one command; ``keyring`` replaces the OS keyring (tests)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, bad usage (already reported)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    vault_dir = (args.vault or default_vault_dir()).expanduser()
+    ctx = Context(vault_dir, keyring or DeviceSecretStore(), sys.stdin, sys.stdout, sys.stderr)
+    try:
+        return int(args.handler(args, ctx))
+    except CimError as exc:
+        _fail(exc.message)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _fail("interrupted.")
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            _fail(StorageFull().message)
+        else:
+            where = f": {exc.filename}" if exc.filename else ""
+            _fail(f"{exc.strerror or 'operating system error'}{where}")
+        return EXIT_USAGE
+    except Exception:
+        reference, where = _log_internal_error(vault_dir)
+        _fail(f"internal error, log reference {reference} ({where}). Please report it.")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

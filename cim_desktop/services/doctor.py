@@ -1,0 +1,136 @@
+"""A health check of the open vault and its surroundings (``cim doctor``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cim_desktop.domain.audit import Action, AuditEvent, Outcome
+from cim_desktop.domain.clock import iso_utc, utc_now
+from cim_desktop.domain.roles import AUDIT_READERS
+from cim_desktop.errors import CimError, KeyringEntryMissing
+from cim_desktop.services import audit
+from cim_desktop.services.backup import last_backup
+from cim_desktop.services.session import Session
+from cim_desktop.store.diagnostics import expected_pragmas, parse_version, pinned_sqlcipher
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class DoctorCheck:
+    name: str
+    status: Status
+    detail: str
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    checks: list[DoctorCheck]
+    ran_at: str
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed; warnings (such as no backup yet) do not fail."""
+        return all(c.status is not Status.FAIL for c in self.checks)
+
+    def failed(self) -> list[DoctorCheck]:
+        return [c for c in self.checks if c.status is Status.FAIL]
+
+
+def _keyring(session: Session) -> DoctorCheck:
+    name = session.keyring.backend_name()
+    try:
+        session.keyring.get(session.vault_id)
+    except KeyringEntryMissing:
+        return DoctorCheck("keyring", Status.FAIL,
+                           f"{name}: no device secret for this vault; run 'cim recover'")
+    except CimError as exc:
+        return DoctorCheck("keyring", Status.FAIL, f"{name}: {exc.message}")
+    return DoctorCheck("keyring", Status.OK, f"{name} holds this vault's device secret")
+
+
+def _sqlcipher(session: Session) -> DoctorCheck:
+    text = session.db.pragmas().get("cipher_version", "")
+    pinned = ".".join(map(str, pinned_sqlcipher()))
+    found = parse_version(text)
+    if not found or found < pinned_sqlcipher():
+        return DoctorCheck("sqlcipher", Status.FAIL,
+                           f"SQLCipher {text or 'unknown'} is older than the pinned {pinned}")
+    return DoctorCheck("sqlcipher", Status.OK, f"SQLCipher {text} (pinned minimum {pinned})")
+
+
+def _pragmas(session: Session) -> DoctorCheck:
+    values = session.db.pragmas()
+    wanted = expected_pragmas()
+    wrong = [f"{k}={values.get(k)!r} (want {v!r})" for k, v in wanted.items()
+             if str(values.get(k, "")).lower() != v]
+    if wrong:
+        return DoctorCheck("pragmas", Status.FAIL, "; ".join(wrong))
+    return DoctorCheck("pragmas", Status.OK, ", ".join(f"{k}={v}" for k, v in wanted.items()))
+
+
+def _integrity(session: Session) -> DoctorCheck:
+    problems = session.db.integrity_problems()
+    if problems:
+        return DoctorCheck("integrity", Status.FAIL,
+                           f"{len(problems)} problem(s); first: {problems[0]}")
+    return DoctorCheck("integrity", Status.OK, "cipher_integrity_check and integrity_check ok")
+
+
+def _chain(session: Session) -> DoctorCheck:
+    with session.db.reading():
+        report = session.db.audit.verify()
+    if not report.ok:
+        return DoctorCheck("audit chain", Status.FAIL,
+                           f"broken at sequence {report.first_bad_seq}: {report.problem}")
+    return DoctorCheck("audit chain", Status.OK,
+                       f"{report.rows_checked} rows, head at sequence {report.head_seq}")
+
+
+def _checkpoints(session: Session) -> DoctorCheck:
+    path = session.paths.checkpoints
+    if not path.exists():
+        return DoctorCheck("checkpoints", Status.WARN, f"no checkpoint file at {path}")
+    try:
+        found = audit.read_checkpoints(path)
+    except CimError as exc:
+        return DoctorCheck("checkpoints", Status.FAIL, exc.message)
+    with session.db.reading():
+        findings = [audit.check_checkpoint(session, cp) for cp in found]
+    bad = [f for f in findings if not f.ok]
+    if bad:
+        return DoctorCheck("checkpoints", Status.FAIL,
+                           f"checkpoint at sequence {bad[0].seq}: {bad[0].problem}")
+    return DoctorCheck("checkpoints", Status.OK, f"{len(findings)} checkpoint(s) match")
+
+
+def _last_backup(session: Session) -> DoctorCheck:
+    last = last_backup(session)
+    if last is None:
+        return DoctorCheck("last backup", Status.WARN, "never")
+    return DoctorCheck("last backup", Status.OK, f"{last['time']} ({last['file']})")
+
+
+_CHECKS: tuple[Callable[[Session], DoctorCheck], ...] = (
+    _keyring, _sqlcipher, _pragmas, _integrity, _chain, _checkpoints, _last_backup,
+)
+
+
+def run_doctor(session: Session) -> DoctorReport:
+    role = session.require(AUDIT_READERS, "run the health check", "vault", session.vault_id)
+    report = DoctorReport([check(session) for check in _CHECKS], iso_utc(utc_now()))
+    session.record(
+        AuditEvent(Action.VERIFY, "vault", session.vault_id,
+                   {"check": "doctor",
+                    "failed": [c.name for c in report.failed()],
+                    "warnings": [c.name for c in report.checks if c.status is Status.WARN]},
+                   outcome=Outcome.OK if report.ok else Outcome.FAILED),
+        role,
+    )
+    return report
