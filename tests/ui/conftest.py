@@ -1,0 +1,43 @@
+"""Fixtures for the GUI tests: dialogs answered by seams, one worker thread per test."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from cim_desktop.ui import crash, dialogs
+from cim_desktop.ui.worker import DbWorker
+
+# The offscreen platform cannot pass window size hints on and says so whenever a layout
+# sets a top-level window's minimum size; real platforms (xcb, Windows) do not.
+OFFSCREEN_NOTICE = "This plugin does not support propagateSizeHints()"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.qt_log_ignore(re.escape(OFFSCREEN_NOTICE)))
+
+
+@pytest.fixture(autouse=True)
+def _dialog_seams(tmp_path: Path) -> Iterator[None]:
+    dialogs.set_test_mode(True)
+    crash.configure(tmp_path / "logs")
+    yield
+    dialogs.set_test_mode(False)
+
+
+@pytest.fixture
+def worker(qtbot: QtBot) -> Iterator[DbWorker]:
+    db_worker = DbWorker()
+    yield db_worker
+    db_worker.stop()
+
+
+def wait_idle(qtbot: QtBot, worker: DbWorker, timeout: int = 10_000) -> None:
+    qtbot.waitUntil(lambda: not worker.busy, timeout=timeout)
