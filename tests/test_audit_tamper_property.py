@@ -29,7 +29,8 @@ from cim_desktop.services.audit import CheckpointFinding, check_checkpoint
 from cim_desktop.services.paths import VaultPaths
 from cim_desktop.services.session import Session
 from cim_desktop.services.vault import create_vault
-from cim_desktop.store.audit_chain import Actor, AuditChain, genesis, row_hash
+from cim_desktop.store.audit_chain import Actor, AuditChain
+from cim_desktop.store.chain_format import genesis, row_hash
 from cim_desktop.store.checkpoints import Checkpoint
 from cim_desktop.store.connection import Connection, DatabaseError, connect
 from cim_desktop.store.database import VaultDatabase

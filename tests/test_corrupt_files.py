@@ -13,7 +13,9 @@ import pytest
 from cim_desktop.domain.audit import Action, AuditEvent
 from cim_desktop.errors import VaultCorrupt
 from cim_desktop.security.device_secret import DeviceSecretStore
+from cim_desktop.services import audit
 from cim_desktop.services.vault import NewVault, create_vault, unlock
+from cim_desktop.store import database
 from cim_desktop.store.connection import PAGE_SIZE
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 
@@ -137,3 +139,34 @@ def test_damaged_slot_file(locked_vault: Path, keyring_store: DeviceSecretStore,
     with pytest.raises(VaultCorrupt, match=r"key-slot file|vault\.keys"):
         unlock(locked_vault, ADMIN, ADMIN_PASSWORD, keyring_store)
     assert keys.read_bytes() == content
+
+
+def test_a_large_vault_opens_at_once_and_verification_finds_damage(
+    locked_vault: Path, keyring_store: DeviceSecretStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pretend every vault is above the size where pages are checked at login.
+    monkeypatch.setattr(database, "PAGE_CHECK_AT_OPEN_MAX_BYTES", 0)
+    db = locked_vault / "vault.db"
+    pristine = db.read_bytes()
+    caught_later = 0
+    for page in range(1, len(pristine) // PAGE_SIZE):
+        data = bytearray(pristine)
+        data[page * PAGE_SIZE + PAGE_SIZE // 2] ^= 0x01
+        db.write_bytes(bytes(data))
+        try:
+            session = unlock(locked_vault, ADMIN, ADMIN_PASSWORD, keyring_store)
+        except VaultCorrupt:
+            continue  # the login itself read the damaged page: refused with the message
+        try:
+            assert not session.db.pages_verified
+            result = audit.verify(session)
+            assert not result.ok and result.damaged_pages == 1
+            assert result.summary().startswith("DAMAGED: 1 page(s)")
+            caught_later += 1
+        finally:
+            session.close()
+    assert caught_later > 0, "some damaged page must have been left for verification"
+    db.write_bytes(pristine)
+    session = unlock(locked_vault, ADMIN, ADMIN_PASSWORD, keyring_store)
+    assert audit.verify(session).ok and session.db.pages_verified
+    session.close()

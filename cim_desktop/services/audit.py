@@ -35,12 +35,16 @@ class VerifyResult:
     chain: ChainReport
     checkpoints: list[CheckpointFinding]
     verified_at: str
+    damaged_pages: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.chain.ok and all(c.ok for c in self.checkpoints)
+        return self.chain.ok and all(c.ok for c in self.checkpoints) and not self.damaged_pages
 
     def summary(self) -> str:
+        if self.damaged_pages:
+            return (f"DAMAGED: {self.damaged_pages} page(s) of the vault file fail their "
+                    "authentication check; restore the vault from a backup")
         if not self.chain.ok:
             return (f"BROKEN at sequence {self.chain.first_bad_seq}: {self.chain.problem} "
                     f"({self.chain.rows_checked} rows verified before it)")
@@ -89,14 +93,19 @@ def action_names() -> list[str]:
 def verify(session: Session, presented: list[Checkpoint] | None = None,
            progress: Callable[[int], None] | None = None) -> VerifyResult:
     role = session.require(AUDIT_READERS, "verify the audit trail", "audit")
+    # A large vault skips the page check at login; it is made here, before the chain walk.
+    damaged = 0 if session.db.pages_verified else session.db.damaged_pages()
+    if damaged:
+        report = ChainReport(False, 0, 0, b"", None, "the vault file is damaged")
+    else:
+        report = session.db.verify_chain(session.vault_key, progress)
     with session.db.reading():
-        report = session.db.audit.verify(progress)
         findings = [check_checkpoint(session, cp) for cp in presented or []]
-    result = VerifyResult(report, findings, iso_utc(utc_now()))
+    result = VerifyResult(report, findings, iso_utc(utc_now()), damaged)
     session.record(
         AuditEvent(Action.VERIFY, "audit", "chain",
                    {"rows": report.rows_checked, "checkpoints": len(findings),
-                    "first_bad_seq": report.first_bad_seq},
+                    "first_bad_seq": report.first_bad_seq, "damaged_pages": damaged},
                    outcome=Outcome.OK if result.ok else Outcome.FAILED),
         role,
     )

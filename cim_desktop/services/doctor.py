@@ -85,7 +85,7 @@ def _integrity(session: Session) -> DoctorCheck:
 
 def _chain(session: Session) -> DoctorCheck:
     with session.db.reading():
-        report = session.db.audit.verify()
+        report = session.db.verify_chain(session.vault_key)
     if not report.ok:
         return DoctorCheck("audit chain", Status.FAIL,
                            f"broken at sequence {report.first_bad_seq}: {report.problem}")

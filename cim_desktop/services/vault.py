@@ -217,7 +217,8 @@ def _unlock(paths: VaultPaths, username: str, password: str,
 def _start_session(paths: VaultPaths, db: VaultDatabase, slots: SlotFile, user_id: str,
                    keyring: DeviceSecretStore, vault_key: bytes) -> Session:
     try:
-        officer = db.officers.get(user_id)
+        with db.reading():
+            officer = db.officers.get(user_id)
         if officer is None or officer.status is not OfficerStatus.ACTIVE:
             with db.transaction():
                 db.audit.append(

@@ -1,13 +1,10 @@
-"""The append-only audit table and its SHA-256 hash chain.
+"""The append-only audit table: appending, paging and verifying rows.
 
-``hash = SHA-256(prev_hash || canonical(row))`` where the canonical form is the compact JSON
-array of every column but the hashes, in a fixed order. The first row chains from a genesis
-value bound to the vault id, so rows cannot be spliced in from another vault.
+The hash format is in ``chain_format``; the verification walk in ``chain_walk``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,51 +12,11 @@ from typing import Any
 
 from cim_desktop.domain.audit import AuditEvent, AuditRow, ChainReport
 from cim_desktop.domain.clock import iso_utc, utc_now
-from cim_desktop.store.connection import Connection, DatabaseError
+from cim_desktop.store.chain_format import COLUMNS, genesis, row_hash
+from cim_desktop.store.chain_walk import walk
+from cim_desktop.store.connection import Connection
 
-_COLUMNS = (
-    "seq, ts, user_id, username, role, session_id, action, entity_type, entity_id, detail, "
-    "reason, outcome, prev_hash, hash"
-)
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_VERIFY_BATCH = 20_000
-
-
-def _reusable_encode() -> Callable[[tuple[Any, ...]], str]:
-    """``_ENCODER.encode`` without building a new C encoder on every call.
-
-    ``JSONEncoder.encode`` makes a fresh C encoder per call, half the cost of encoding a row;
-    verification encodes a million. This is the same C encoder with the same settings
-    (``JSONEncoder``'s one-shot path), so the bytes are identical.
-    """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return _ENCODER.encode
-    chunks = make(None, _ENCODER.default, json.encoder.encode_basestring, None,
-                  _ENCODER.key_separator, _ENCODER.item_separator, False, False, True)
-    join = "".join
-
-    def encode(fields: tuple[Any, ...]) -> str:
-        return join(chunks(fields, 0))
-
-    return encode
-
-
-_FAST_ENCODE = _reusable_encode()
-
-
-def genesis(vault_id: str) -> bytes:
-    return hashlib.sha256(b"cim-desktop audit genesis|" + vault_id.encode()).digest()
-
-
-def canonical(fields: tuple[Any, ...]) -> bytes:
-    """Fields: seq, ts, user_id, username, role, session_id, action, entity_type, entity_id,
-    detail, reason, outcome."""
-    return _ENCODER.encode(fields).encode("utf-8")
-
-
-def row_hash(prev_hash: bytes, fields: tuple[Any, ...]) -> bytes:
-    return hashlib.sha256(prev_hash + canonical(fields)).digest()
+_PAGE_ROWS = 20_000
 
 
 def encode_detail(detail: dict[str, Any]) -> str:
@@ -138,7 +95,7 @@ class AuditChain:
         )
         digest = row_hash(prev, fields)
         self._conn.execute(
-            f"INSERT INTO audit ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO audit ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (*fields, prev, digest),
         )
         return AuditRow(*fields, prev, digest)
@@ -164,11 +121,11 @@ class AuditChain:
         if after_seq is not None:
             where += " AND seq > ?"
             params.append(after_seq)
-        sql = f"SELECT {_COLUMNS} FROM audit WHERE {where} ORDER BY seq DESC LIMIT ?"
+        sql = f"SELECT {COLUMNS} FROM audit WHERE {where} ORDER BY seq DESC LIMIT ?"
         return [_row(r) for r in self._conn.execute(sql, (*params, limit))]
 
     def get(self, seq: int) -> AuditRow | None:
-        row = self._conn.execute(f"SELECT {_COLUMNS} FROM audit WHERE seq = ?", (seq,)).fetchone()
+        row = self._conn.execute(f"SELECT {COLUMNS} FROM audit WHERE seq = ?", (seq,)).fetchone()
         return None if row is None else _row(row)
 
     def iter_all(self) -> Iterable[AuditRow]:
@@ -177,8 +134,8 @@ class AuditChain:
         while True:
             where, params = ("", ()) if last is None else ("WHERE seq > ?", (last,))
             rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM audit {where} ORDER BY seq LIMIT ?",
-                (*params, _VERIFY_BATCH),
+                f"SELECT {COLUMNS} FROM audit {where} ORDER BY seq LIMIT ?",
+                (*params, _PAGE_ROWS),
             ).fetchall()
             if not rows:
                 return
@@ -200,65 +157,6 @@ class AuditChain:
         )
         return {str(r[0]) for r in rows}
 
-    def _verify_batch(self, last: int | None) -> list[tuple[Any, ...]]:
-        """The next rows in seq order; a row that cannot be read comes back as ``(seq,)``."""
-        # No lower bound on the first batch: a row numbered zero or below must be seen too.
-        where, params = ("", ()) if last is None else ("WHERE seq > ?", (last,))
-        try:
-            return list(self._conn.execute(
-                f"SELECT {_COLUMNS} FROM audit {where} ORDER BY seq LIMIT ?",
-                (*params, _VERIFY_BATCH),
-            ).fetchall())
-        except DatabaseError:
-            pass
-        # Some value does not decode (text that is not UTF-8): read row by row to find it.
-        rows: list[tuple[Any, ...]] = []
-        for (seq,) in self._conn.execute(
-            f"SELECT seq FROM audit {where} ORDER BY seq LIMIT ?", (*params, _VERIFY_BATCH)
-        ).fetchall():
-            try:
-                rows.append(self._conn.execute(
-                    f"SELECT {_COLUMNS} FROM audit WHERE seq = ?", (seq,)).fetchone())
-            except DatabaseError:
-                rows.append((seq,))
-        return rows
-
     def verify(self, progress: Callable[[int], None] | None = None) -> ChainReport:
         """Walk the whole chain; report the first sequence number where it breaks."""
-        prev = genesis(self._vault_id)
-        expected_seq = 1
-        checked = 0
-        last: int | None = None
-        sha256 = hashlib.sha256
-        encode = _FAST_ENCODE
-        while True:
-            rows = self._verify_batch(last)
-            if not rows:
-                break
-            for r in rows:
-                seq = r[0]
-                if seq != expected_seq:
-                    problem = "a row is missing" if seq > expected_seq else "rows are out of order"
-                    return ChainReport(False, checked, expected_seq - 1, prev, expected_seq,
-                                       problem)
-                if len(r) == 1:
-                    return ChainReport(False, checked, seq - 1, prev, seq,
-                                       "the row cannot be read")
-                if r[12] != prev:
-                    return ChainReport(False, checked, seq - 1, prev, seq,
-                                       "the row does not follow the one before it")
-                digest: bytes | None
-                try:
-                    digest = sha256(prev + encode(r[:12]).encode("utf-8")).digest()
-                except TypeError:  # a blob where text belongs: it has no canonical form
-                    digest = None
-                if digest is None or r[13] != digest:
-                    return ChainReport(False, checked, seq - 1, prev, seq,
-                                       "the row's content does not match its hash")
-                prev = digest
-                expected_seq += 1
-                checked += 1
-            last = int(rows[-1][0])
-            if progress is not None:
-                progress(checked)
-        return ChainReport(True, checked, expected_seq - 1, prev)
+        return walk(self._conn, self._vault_id, progress=progress)

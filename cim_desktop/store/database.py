@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from cim_desktop.domain.audit import ChainReport
 from cim_desktop.domain.clock import utc_now
 from cim_desktop.errors import CimError, VaultCorrupt, VaultTooNew
 from cim_desktop.store import schema
 from cim_desktop.store.audit_chain import AuditChain
+from cim_desktop.store.chain_walk import walk_file
 from cim_desktop.store.connection import (
     Connection,
     DatabaseError,
@@ -23,6 +25,10 @@ from cim_desktop.store.meta import MetaRepository
 from cim_desktop.store.officers import OfficerRepository
 
 COUNTED_TABLES = ("officers", "officer_roles", "audit")
+# Up to this size every page's HMAC is checked at open (about 0.15 s at the limit here), so a
+# damaged vault is refused before anyone works in it. A larger vault opens at once and its
+# pages are checked by the next verification (the GUI starts one right after login).
+PAGE_CHECK_AT_OPEN_MAX_BYTES = 64 * 1024 * 1024
 
 
 class VaultDatabase:
@@ -35,6 +41,7 @@ class VaultDatabase:
         self.meta = MetaRepository(conn)
         # (from version, to version, pre-migration copy) when opening migrated the schema.
         self.migrated: tuple[int, int, Path] | None = None
+        self.pages_verified = False
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
@@ -62,7 +69,8 @@ class VaultDatabase:
         *,
         migrations: tuple[schema.Migration, ...] = schema.MIGRATIONS,
     ) -> VaultDatabase:
-        conn = connect(path, key, verify_pages=True)
+        check_pages = _file_size(path) <= PAGE_CHECK_AT_OPEN_MAX_BYTES
+        conn = connect(path, key, verify_pages=check_pages)
         migrated: tuple[int, int, Path] | None = None
         try:
             version = schema.user_version(conn)
@@ -97,6 +105,7 @@ class VaultDatabase:
             raise
         db = cls(conn, path, vault_id)
         db.migrated = migrated
+        db.pages_verified = check_pages
         return db
 
     # -- transactions ------------------------------------------------------------------
@@ -128,7 +137,16 @@ class VaultDatabase:
 
     # -- checks and copies -------------------------------------------------------------
     def integrity_problems(self) -> list[str]:
-        return integrity_problems(self.conn)
+        problems = integrity_problems(self.conn)
+        self.pages_verified = self.pages_verified or not problems
+        return problems
+
+    def damaged_pages(self) -> int:
+        """How many pages fail their HMAC (SQLCipher's check of every page)."""
+        with self.reading():
+            damaged = len(self.conn.execute("PRAGMA cipher_integrity_check").fetchall())
+        self.pages_verified = self.pages_verified or damaged == 0
+        return damaged
 
     def pragmas(self) -> dict[str, str]:
         return read_pragmas(self.conn)
@@ -143,6 +161,12 @@ class VaultDatabase:
                 for t in COUNTED_TABLES
             }
 
+    def verify_chain(self, key: bytes,
+                     progress: Callable[[int], None] | None = None) -> ChainReport:
+        """Walk the whole audit chain, on several processes when it is long."""
+        with self.reading():
+            return walk_file(self.conn, self.path, key, self.vault_id, progress=progress)
+
     def copy_to(self, dest: Path, key: bytes) -> None:
         """Write a consistent encrypted copy of the database (same key) to ``dest``."""
         try:
@@ -154,6 +178,13 @@ class VaultDatabase:
         with contextlib.suppress(DatabaseError):
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         close_quietly(self.conn)
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _backup_connection(conn: Connection, dest: Path, key: bytes) -> None:

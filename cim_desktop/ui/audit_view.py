@@ -300,7 +300,13 @@ class AuditScreen(QWidget):
         self.last_verify = result
         when = local_time(parse_iso_utc(result.verified_at))
         self.chain_dot.setStyleSheet(f"font-size: 16pt; color: {OK if result.ok else ERROR};")
-        self.chain_title.setText("Audit chain intact" if result.ok else "AUDIT CHAIN BROKEN")
+        if result.ok:
+            title = "Audit chain intact"
+        elif result.damaged_pages:
+            title = "VAULT FILE DAMAGED"
+        else:
+            title = "AUDIT CHAIN BROKEN"
+        self.chain_title.setText(title)
         self.chain_title.setStyleSheet("" if result.ok else f"color: {ERROR};")
         self.chain_detail.setText(f"{result.summary()}  ·  Last verified {when}")
         self.verified.emit(result)
