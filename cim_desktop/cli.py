@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import multiprocessing
 import os
 import sys
 import traceback
@@ -159,6 +160,8 @@ def _log_internal_error(vault_dir: Path) -> tuple[str, str]:
 
 def main(argv: Sequence[str] | None = None, *, keyring: DeviceSecretStore | None = None) -> int:
     """Run one command; ``keyring`` replaces the OS keyring (tests)."""
+    # A frozen build's chain-walk worker processes start here and must go no further.
+    multiprocessing.freeze_support()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, bad usage (already reported)

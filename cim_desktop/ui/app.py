@@ -54,6 +54,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    # A frozen (PyInstaller) build must hand its chain-walk worker processes to
+    # multiprocessing before anything else runs.
+    multiprocessing.freeze_support()
     args = parse_args(argv)
 
     from PySide6.QtCore import QEvent, QObject, QTimer
