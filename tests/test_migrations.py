@@ -11,66 +11,78 @@ from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.services import audit
 from cim_desktop.services.vault import NewVault, unlock
 from cim_desktop.store import schema
-from cim_desktop.store.connection import connect
+from cim_desktop.store.connection import Connection, connect
+from cim_desktop.store.database import VaultDatabase
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.helpers import snapshot
 
+OLD = 2  # the schema an older release wrote: the first two steps of the ladder
 
-def _downgrade_to_v1(db: Path, key: bytes) -> None:
-    """Rewind a fresh vault to schema 1 by undoing step 2, as an older release wrote it."""
-    conn = connect(db, key)
+
+# What schema 2 lacks, as the release that wrote it left the file: undone newest first.
+_AFTER_V2 = (
+    "DROP TABLE review_signoffs", "DROP TABLE break_glass", "DROP TABLE source_team",
+    "DROP TABLE source_identity", "DROP TABLE sources", "DROP TABLE policy",
+    "DROP TABLE associations", "DROP TABLE accreditations",
+    "ALTER TABLE officers DROP COLUMN collar_number", "ALTER TABLE officers DROP COLUMN rank",
+    "ALTER TABLE officers DROP COLUMN gender",
+    "ALTER TABLE officers DROP COLUMN must_change_password",
+)
+
+
+@pytest.fixture
+def old_vault(new_vault: NewVault, vault_dir: Path) -> tuple[bytes, str]:
+    """A vault as the release with schema 2 left it."""
+    key, vault_id = new_vault.session.vault_key, new_vault.session.vault_id
+    new_vault.session.lock()
+    conn = connect(vault_dir / "vault.db", key)
     conn.execute("BEGIN")
-    for index in ("audit_user_seq", "audit_action_seq", "audit_ts"):
-        conn.execute(f"DROP INDEX {index}")
-    conn.execute("PRAGMA user_version = 1")
+    for statement in _AFTER_V2:
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {OLD}")
     conn.execute("COMMIT")
     conn.close()
+    return key, vault_id
 
 
 def test_old_vault_is_migrated_after_an_encrypted_copy(
-    new_vault: NewVault, vault_dir: Path, keyring_store: DeviceSecretStore
+    old_vault: tuple[bytes, str], vault_dir: Path, keyring_store: DeviceSecretStore
 ) -> None:
-    key = new_vault.session.vault_key
-    new_vault.session.lock()
-    db = vault_dir / "vault.db"
-    _downgrade_to_v1(db, key)
+    key, _ = old_vault
     session = unlock(vault_dir, ADMIN, ADMIN_PASSWORD, keyring_store)
     assert session.db.schema_version() == schema.LATEST
-    names = {r[0] for r in session.db.conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"audit_user_seq", "audit_action_seq", "audit_ts"} <= names
+    tables = {r[0] for r in session.db.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"accreditations", "associations", "policy", "source_team"} <= tables
+    assert session.officer.username == ADMIN  # rows written by the old release still read
     migrate_rows = [r for r in audit.open_view(session).page() if r.action == "migrate"]
-    assert len(migrate_rows) == 1 and '"from":1' in migrate_rows[0].detail
+    assert len(migrate_rows) == 1 and f'"from":{OLD}' in migrate_rows[0].detail
     assert audit.verify(session).ok
     session.lock()
 
-    (copy,) = list(vault_dir.glob("vault.db.pre-migration-v1-*"))
+    (copy,) = list(vault_dir.glob(f"vault.db.pre-migration-v{OLD}-*"))
     assert not copy.read_bytes().startswith(b"SQLite format 3"), "the copy is encrypted"
     old = connect(copy, key)
-    assert schema.user_version(old) == 1
+    assert schema.user_version(old) == OLD
     assert old.execute("SELECT count(*) FROM audit").fetchone()[0] > 0
     old.close()
 
 
 def test_a_failing_step_rolls_back_whole(
-    new_vault: NewVault, vault_dir: Path
+    old_vault: tuple[bytes, str], vault_dir: Path
 ) -> None:
-    key = new_vault.session.vault_key
-    new_vault.session.lock()
+    key, vault_id = old_vault
     db = vault_dir / "vault.db"
-    _downgrade_to_v1(db, key)
 
-    def broken(conn: object) -> None:
-        conn.execute("CREATE INDEX half_done ON audit(ts)")  # type: ignore[attr-defined]
+    def broken(conn: Connection) -> None:
+        conn.execute("CREATE INDEX half_done ON audit(ts)")
         raise RuntimeError("step failed midway")
 
-    ladder = (schema.MIGRATIONS[0], schema.Migration(2, "broken", broken))
-    from cim_desktop.store.database import VaultDatabase
-
+    ladder = (*schema.MIGRATIONS[:OLD], schema.Migration(OLD + 1, "broken", broken))
     with pytest.raises(RuntimeError):
-        VaultDatabase.open(db, key, new_vault.session.vault_id, migrations=ladder)
+        VaultDatabase.open(db, key, vault_id, migrations=ladder)
     conn = connect(db, key)
-    assert schema.user_version(conn) == 1
+    assert schema.user_version(conn) == OLD
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'"
                         ).fetchone()[0] == 0
     conn.close()

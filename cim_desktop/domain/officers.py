@@ -22,6 +22,10 @@ class Officer:
     status: OfficerStatus
     roles: frozenset[Role]
     created_at: str
+    collar_number: str = ""
+    rank: str = ""
+    gender: str = ""
+    must_change_password: bool = False
 
     def has(self, role: Role) -> bool:
         return role in self.roles

@@ -180,6 +180,15 @@ def unlock(root: Path, username: str, password: str,
 def _unlock(paths: VaultPaths, username: str, password: str,
             keyring: DeviceSecretStore) -> Session:
     slots = load_slots(paths)
+    user_id, vault_key = authenticate(paths, slots, username, password, keyring)
+    db = VaultDatabase.open(paths.db, vault_key, slots.vault_id)
+    return _start_session(paths, db, slots, user_id, keyring, vault_key)
+
+
+def authenticate(paths: VaultPaths, slots: SlotFile, username: str, password: str,
+                 keyring: DeviceSecretStore) -> tuple[str, bytes]:
+    """Unwrap ``username``'s slot: (officer id, vault key). Counts failures; the caller
+    holds the slot file's lock."""
     slot = slots.find_user(username)
     if slot is None:
         # Spend the same effort as a real attempt so timing does not reveal usernames.
@@ -210,8 +219,23 @@ def _unlock(paths: VaultPaths, username: str, password: str,
             raise AccountLocked(slot.username) from None
         slots.save(paths.keys)
         raise
-    db = VaultDatabase.open(paths.db, vault_key, slots.vault_id)
-    return _start_session(paths, db, slots, slot.user_id, keyring, vault_key)
+    if lock.failures:
+        lock.failures = []
+        slots.save(paths.keys)
+    return slot.user_id, vault_key
+
+
+def confirm_password(paths: VaultPaths, username: str, password: str,
+                     keyring: DeviceSecretStore) -> str:
+    """Prove that ``username`` knows their password (their slot unwraps); return their id.
+
+    Used for re-entering a password (break-glass) and for a second officer's approval. A
+    wrong password counts towards that officer's lockout, as at login.
+    """
+    with exclusive(paths.keys):
+        slots = load_slots(paths)
+        user_id, _ = authenticate(paths, slots, username, password, keyring)
+    return user_id
 
 
 def _start_session(paths: VaultPaths, db: VaultDatabase, slots: SlotFile, user_id: str,

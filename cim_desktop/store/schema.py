@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cim_desktop.store import schema_access, schema_officers, schema_policy
 from cim_desktop.store.connection import Connection
 
 
@@ -83,6 +84,10 @@ def _v2_audit_filters(conn: Connection) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: meta, officers, roles, audit chain", _v1_core),
     Migration(2, "indexes for filtering the audit trail", _v2_audit_filters),
+    Migration(3, "officer particulars, accreditation, associations", schema_officers.apply),
+    Migration(4, "local policy store", schema_policy.apply),
+    Migration(5, "source register skeleton, teams, break-glass, review queue",
+              schema_access.apply),
 )
 LATEST = MIGRATIONS[-1].version
 
