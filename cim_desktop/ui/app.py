@@ -44,7 +44,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quit-after-ms", metavar="N", type=int, default=None,
                         help="quit N ms after the first window is shown (smoke tests)")
     parser.add_argument("--report-startup", action="store_true",
-                        help="print startup_ms=<ms> when the first window is shown, then quit")
+                        help="when the first window is shown, print startup_ms=<ms> and "
+                             "first_window=<class name> on two lines, then quit")
     args = parser.parse_args(argv)
     if args.vault is None:
         args.vault = default_vault_dir()
@@ -95,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def shown() -> None:
         if args.report_startup:
-            sys.stdout.write(f"startup_ms={process_age_ms():.1f}\n")
+            # The window's class lets a smoke test tell the login dialog from the wizard.
+            sys.stdout.write(f"startup_ms={process_age_ms():.1f}\n"
+                             f"first_window={type(window).__name__}\n")
             sys.stdout.flush()
             app.quit()
             return

@@ -72,6 +72,7 @@ def test_existing_vault_reaches_login_and_reports_startup(tmp_path: Path) -> Non
     assert lines[0] == "first-window LoginDialog True"
     assert lines[1].startswith("startup_ms=")
     assert 0 < float(lines[1].removeprefix("startup_ms=")) < 60_000
+    assert lines[2] == "first_window=LoginDialog"
     assert _unexpected(probed.stderr) == []
 
 
