@@ -31,9 +31,9 @@ from cim_desktop.cli_commands import (
     cmd_init,
     cmd_recover,
     cmd_restore,
-    cmd_user_add,
-    cmd_user_release,
 )
+from cim_desktop.cli_policy import add_parsers as add_policy_parsers
+from cim_desktop.cli_users import add_parsers as add_user_parsers
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.errors import CimError, StorageFull
 from cim_desktop.security.device_secret import DeviceSecretStore
@@ -77,20 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     user = commands.add_parser("user", help="officer accounts")
     user_commands = user.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
-    add = user_commands.add_parser(
-        "add", parents=[vault_opt, login], help="add an officer",
-        description="With --password-stdin, line 1 is your password and line 2 the new "
-                    "officer's initial password.")
-    add.add_argument("username", metavar="USERNAME")
-    add.add_argument("--role", action="append", required=True, metavar="ROLE",
-                     help="a role to grant (repeat for more)")
-    add.add_argument("--display-name", metavar="NAME")
-    add.set_defaults(handler=cmd_user_add)
-    release = user_commands.add_parser("release", parents=[vault_opt, login],
-                                       help="release a locked account")
-    release.add_argument("username", metavar="USERNAME")
-    release.add_argument("--reason", metavar="TEXT")
-    release.set_defaults(handler=cmd_user_release)
+    add_user_parsers(user_commands, vault_opt, login)
 
     recover = commands.add_parser(
         "recover", parents=[vault_opt],
@@ -132,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", parents=[vault_opt, login],
                                  help="check the vault and this workstation")
     doctor.set_defaults(handler=cmd_doctor)
+
+    add_policy_parsers(commands, vault_opt, login)
     return parser
 
 

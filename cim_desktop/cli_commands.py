@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from cim_desktop.domain.roles import parse_role
-from cim_desktop.errors import InvalidInput
+from cim_desktop.domain.audit import Action, AuditEvent, Outcome
+from cim_desktop.errors import InvalidInput, PermissionDenied
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import accounts, audit, backup, doctor, vault
+from cim_desktop.services import audit, backup, doctor, vault
 from cim_desktop.services.session import Session
 
 EXIT_OK = 0
@@ -67,10 +67,27 @@ class Secrets:
 
 
 @contextlib.contextmanager
-def logged_in(args: argparse.Namespace, ctx: Context, secrets: Secrets) -> Iterator[Session]:
-    """Log in (unlock) as ``--user``; lock at the end, which signs a checkpoint."""
-    password = secrets.read(f"Password for {args.user}: ")
+def logged_in(args: argparse.Namespace, ctx: Context, secrets: Secrets, *,
+              password: str | None = None, allow_temporary: bool = False) -> Iterator[Session]:
+    """Log in (unlock) as ``--user``; lock at the end, which signs a checkpoint.
+
+    An officer who still has a temporary password may only change it (``cim user passwd``).
+    """
+    if password is None:
+        password = secrets.read(f"Password for {args.user}: ")
     session = vault.unlock(ctx.vault_dir, args.user, password, ctx.keyring)
+    if session.officer.must_change_password and not allow_temporary:
+        try:
+            session.record(AuditEvent(Action.DENIED, "session", session.session_id,
+                                      {"attempted": "command line",
+                                       "cause": "password change required"},
+                                      outcome=Outcome.DENIED))
+        finally:
+            session.lock()
+        raise PermissionDenied(
+            f"You must change your temporary password before anything else: run "
+            f"'cim user passwd --user {session.officer.username}'."
+        )
     try:
         yield session
     except BaseException:
@@ -100,28 +117,6 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
             "this workstation.")
     ctx.say("Anyone holding it can open the vault on another workstation; without it, a lost "
             "keyring means a lost vault.")
-    return EXIT_OK
-
-
-def cmd_user_add(args: argparse.Namespace, ctx: Context) -> int:
-    try:
-        roles = [parse_role(r) for r in args.role]
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-    secrets = Secrets(ctx, args.password_stdin)
-    with logged_in(args, ctx, secrets) as session:
-        password = secrets.new_password(args.username)
-        officer = accounts.add_officer(session, args.username, password, roles,
-                                       args.display_name or "")
-    labels = ", ".join(sorted(r.label for r in officer.roles))
-    ctx.say(f"Officer '{officer.username}' added with the role(s): {labels}.")
-    return EXIT_OK
-
-
-def cmd_user_release(args: argparse.Namespace, ctx: Context) -> int:
-    with logged_in(args, ctx, Secrets(ctx, args.password_stdin)) as session:
-        accounts.release(session, args.username, args.reason or "")
-    ctx.say(f"The account '{args.username}' was released; the officer can log in again.")
     return EXIT_OK
 
 

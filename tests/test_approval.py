@@ -9,9 +9,10 @@ import pytest
 from cim_desktop.domain.audit import Action, AuditEvent
 from cim_desktop.domain.roles import Role
 from cim_desktop.errors import InvalidInput, PermissionDenied, WrongCredentials
-from cim_desktop.services import accounts, approval
+from cim_desktop.services import approval
 from cim_desktop.services.vault import NewVault
 from tests.conftest import ADMIN, ADMIN_PASSWORD
+from tests.officer_helpers import add_officer
 
 ADMINS = frozenset({Role.ADMINISTRATOR})
 SECOND = "second admin on nights"
@@ -19,8 +20,8 @@ SECOND = "second admin on nights"
 
 @pytest.fixture
 def two_admins(new_vault: NewVault) -> NewVault:
-    accounts.add_officer(new_vault.session, "carol", SECOND, [Role.ADMINISTRATOR])
-    accounts.add_officer(new_vault.session, "hank", "a handler password", [Role.HANDLER])
+    add_officer(new_vault.session, "hank", "a handler password", [Role.HANDLER])
+    add_officer(new_vault.session, "carol", SECOND, [Role.ADMINISTRATOR])
     return new_vault
 
 

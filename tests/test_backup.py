@@ -26,7 +26,7 @@ from cim_desktop.errors import (
 )
 from cim_desktop.security import recovery_code
 from cim_desktop.security.device_secret import SERVICE, DeviceSecretStore
-from cim_desktop.services import accounts, audit
+from cim_desktop.services import audit
 from cim_desktop.services.backup import (
     BackupResult,
     create_backup,
@@ -39,6 +39,7 @@ from cim_desktop.store import schema
 from cim_desktop.store.checkpoints import Checkpoint
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.memory_keyring import MemoryKeyring
+from tests.officer_helpers import add_officer
 
 BOB_PASSWORD = "bobs own long password"
 
@@ -61,7 +62,7 @@ class Backed:
 @pytest.fixture
 def backed(new_vault: NewVault, tmp_path: Path) -> Backed:
     session = new_vault.session
-    accounts.add_officer(session, "bob", BOB_PASSWORD, [Role.HANDLER])
+    add_officer(session, "bob", BOB_PASSWORD, [Role.HANDLER])
     dest = tmp_path / "backups"
     dest.mkdir()
     result = create_backup(session, dest)
@@ -110,7 +111,7 @@ def test_round_trip_restores_counts_chain_and_slots(
     backed: Backed, vault_dir: Path, keyring_store: DeviceSecretStore
 ) -> None:
     session = backed.vault.session
-    accounts.add_officer(session, "carol", "another long password", [Role.HANDLER])
+    add_officer(session, "carol", "another long password", [Role.HANDLER])
     session.lock()
     before = files(vault_dir)
 

@@ -45,6 +45,12 @@ Cim = Callable[..., Ran]
 @pytest.fixture
 def cim(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         keyring_store: DeviceSecretStore, vault_dir: Path) -> Cim:
+    return make_cim(monkeypatch, capsys, keyring_store, vault_dir)
+
+
+def make_cim(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+             keyring_store: DeviceSecretStore, vault_dir: Path) -> Cim:
+    """Run ``cli.main`` in-process with the test's keyring, stdin and vault."""
     def run(*argv: str, stdin: str = "", keyring: DeviceSecretStore | None = None,
             vault: Path | None = vault_dir) -> Ran:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
@@ -58,6 +64,10 @@ def cim(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 
 @pytest.fixture
 def code(cim: Cim) -> str:
+    return init_vault(cim)
+
+
+def init_vault(cim: Cim) -> str:
     """Initialise a vault with the CLI; return the recovery code it printed."""
     ran = cim("init", "--unit", UNIT, "--admin", ADMIN, "--password-stdin",
               stdin=ADMIN_PASSWORD + "\n")
@@ -73,7 +83,8 @@ def as_admin(cim: Cim, *argv: str, stdin: str = "", **kw: object) -> Ran:
 
 
 def add_bob(cim: Cim) -> None:
-    ran = as_admin(cim, "user", "add", "bob", "--role", "handler", stdin=BOB_PASSWORD + "\n")
+    ran = as_admin(cim, "user", "add", "bob", "--role", "record_keeper",
+                   stdin=BOB_PASSWORD + "\n")
     assert ran.code == 0, ran.err
 
 
@@ -154,14 +165,23 @@ def test_keyring_without_an_entry_points_to_recover_and_recover_fixes_it(
 def test_user_add_by_an_administrator_and_denied_to_others(
     cim: Cim, code: str, vault_dir: Path, keyring_store: DeviceSecretStore
 ) -> None:
-    ran = as_admin(cim, "user", "add", "bob", "--role", "handler", "--role", "controller",
+    ran = as_admin(cim, "user", "add", "bob", "--role", "record_keeper", "--role", "auditor",
                    "--display-name", "Bob B", stdin=BOB_PASSWORD + "\n")
-    assert ran.code == 0 and "Controller, Handler" in ran.out
+    assert ran.code == 0 and "Auditor / professional standards, Source record keeper" in ran.out
     assert BOB_PASSWORD not in ran.out + ran.err
     unlock(vault_dir, "bob", BOB_PASSWORD, keyring_store).lock()
 
+    # Bob still has the temporary password: every command but passwd is refused.
     ran = cim("user", "add", "carol", "--role", "administrator", "--user", "bob",
               "--password-stdin", stdin=BOB_PASSWORD + "\nanother long password\n")
+    assert ran.code == 2 and "cim user passwd --user bob" in ran.err
+    new = "bobs chosen long password"
+    ran = cim("user", "passwd", "--user", "bob", "--password-stdin",
+              stdin=f"{BOB_PASSWORD}\n{new}\n{new}\n")
+    assert ran.code == 0, ran.err
+
+    ran = cim("user", "add", "carol", "--role", "administrator", "--user", "bob",
+              "--password-stdin", stdin=new + "\nanother long password\n")
     assert ran.code == 2 and "not permitted" in ran.err
     with pytest.raises(WrongCredentials):
         unlock(vault_dir, "carol", "another long password", keyring_store)

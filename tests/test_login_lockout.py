@@ -14,6 +14,7 @@ from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.services import accounts, audit
 from cim_desktop.services.vault import NewVault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD
+from tests.officer_helpers import add_officer
 
 BOB_PASSWORD = "bobs own long password"
 CAROL_PASSWORD = "second admin on nights"
@@ -36,8 +37,8 @@ def moving_clock() -> Clock:
 
 @pytest.fixture
 def with_bob(new_vault: NewVault) -> NewVault:
-    accounts.add_officer(new_vault.session, "bob", BOB_PASSWORD, [Role.HANDLER])
-    accounts.add_officer(new_vault.session, "carol", CAROL_PASSWORD, [Role.ADMINISTRATOR])
+    add_officer(new_vault.session, "bob", BOB_PASSWORD, [Role.HANDLER])
+    add_officer(new_vault.session, "carol", CAROL_PASSWORD, [Role.ADMINISTRATOR])
     new_vault.session.lock()
     return new_vault
 

@@ -11,17 +11,18 @@ from cim_desktop.domain.roles import Role
 from cim_desktop.errors import KeyringEntryMissing, KeyringUnavailable, RecoveryCodeInvalid
 from cim_desktop.security import recovery_code
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import accounts, audit
+from cim_desktop.services import audit
 from cim_desktop.services.vault import NewVault, recover, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.helpers import snapshot
 from tests.memory_keyring import MemoryKeyring
+from tests.officer_helpers import add_officer
 
 
 def test_recovery_on_an_empty_keyring_reseats_and_rewraps_every_slot(
     new_vault: NewVault, vault_dir: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    accounts.add_officer(new_vault.session, "bob", "bobs own long password", [Role.HANDLER])
+    add_officer(new_vault.session, "bob", "bobs own long password", [Role.HANDLER])
     new_vault.session.lock()
     old_secret = dict(memory_keyring.entries)
     before_keys = (vault_dir / "vault.keys").read_bytes()

@@ -12,9 +12,9 @@ from cim_desktop.domain.roles import Role
 from cim_desktop.errors import VaultBusy
 from cim_desktop.security import slotfile
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import accounts
 from cim_desktop.services.vault import NewVault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD
+from tests.officer_helpers import add_officer
 
 HOLDER = """
 import sys
@@ -40,7 +40,7 @@ def test_a_second_process_waits_for_the_slot_file(
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         before = keys.read_bytes()
         with pytest.raises(VaultBusy, match="in use by another cim-desktop process"):
-            accounts.add_officer(new_vault.session, "bob", "bobs own long password",
+            add_officer(new_vault.session, "bob", "bobs own long password",
                                  [Role.HANDLER])
         with pytest.raises(VaultBusy):
             unlock(vault_dir, ADMIN, "a wrong password!", keyring_store)
@@ -50,7 +50,7 @@ def test_a_second_process_waits_for_the_slot_file(
         holder.stdin.close()
         holder.wait(timeout=10)
         holder.stdout.close()
-    accounts.add_officer(new_vault.session, "bob", "bobs own long password", [Role.HANDLER])
+    add_officer(new_vault.session, "bob", "bobs own long password", [Role.HANDLER])
     new_vault.session.lock()
     unlock(vault_dir, "bob", "bobs own long password", keyring_store).close()
     unlock(vault_dir, ADMIN, ADMIN_PASSWORD, keyring_store).close()

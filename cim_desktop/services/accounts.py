@@ -1,65 +1,182 @@
-"""Officer accounts as far as the vault foundation needs them: add and release a lockout."""
+"""Officer accounts: creating them, passwords, lockouts and the officer list.
+
+A password is never stored: an officer's key slot is the vault key wrapped under it, so
+setting a password means re-wrapping that slot (with a fresh Argon2id salt) while holding the
+key-slot file's lock. New officers and reset passwords must be changed at the next login.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
 
 from cim_desktop.domain.audit import Action, AuditEvent
 from cim_desktop.domain.clock import iso_utc, utc_now
+from cim_desktop.domain.officer_rules import (
+    Accreditation,
+    NewAccreditation,
+    Particulars,
+    check_accreditation,
+    check_particulars,
+)
 from cim_desktop.domain.officers import Officer, OfficerStatus
 from cim_desktop.domain.passwords import check_new_password
 from cim_desktop.domain.roles import Role
-from cim_desktop.errors import InvalidInput
+from cim_desktop.errors import InvalidInput, WrongCredentials
 from cim_desktop.security.keyslots import wrap_for_user
 from cim_desktop.security.slotfile import check_username, exclusive
+from cim_desktop.services.approval import Approval
+from cim_desktop.services.officers import (
+    ADMINS,
+    OFFICER_READERS,
+    PURPOSE_ADD,
+    PURPOSE_RESET,
+    accreditation_gap,
+    approval_detail,
+    current_policy,
+    deny,
+)
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import load_slots
+from cim_desktop.services.vault import authenticate, load_slots
+from cim_desktop.store.accreditations import AccreditationRepository
 
-ADMINS = frozenset({Role.ADMINISTRATOR})
+_ACCREDITATION_FIELDS = ["course", "completed_on", "hours", "expires_on"]
 
 
 def add_officer(session: Session, username: str, password: str, roles: Iterable[Role],
-                display_name: str = "") -> Officer:
+                display_name: str = "", *, particulars: Particulars | None = None,
+                accreditations: Sequence[NewAccreditation] = (),
+                approval: Approval | None = None) -> Officer:
+    """Create an officer with a temporary password they must change at first login.
+
+    Roles given here are grants like any other: they need a second administrator's approval
+    (bootstrap rule aside), and handler or controller needs the accreditation recorded in
+    ``accreditations`` when the policy asks for it.
+    """
     acting = session.require(ADMINS, "add an officer", "officer")
     username = check_username(username)
     roles = frozenset(roles)
-    if not roles:
-        raise InvalidInput("Give the officer at least one role.")
+    p = check_particulars(particulars or Particulars(display_name.strip() or username),
+                          current_policy(session).ranks)
     check_new_password(password, username)
-    with exclusive(session.paths.keys):
-        return _add_officer(session, acting, username, password, roles, display_name)
-
-
-def _add_officer(session: Session, acting: Role, username: str, password: str,
-                 roles: frozenset[Role], display_name: str) -> Officer:
-    slots = load_slots(session.paths)
-    if slots.find_user(username) is not None or session.db.officers.by_username(username):
+    today = utc_now().date()
+    checked = [check_accreditation(a, today) for a in accreditations]
+    with session.db.reading():
+        taken = session.db.officers.by_username(username)
+        clash = session.db.officers.by_collar_number(p.collar_number) if p.collar_number \
+            else None
+    if taken is not None:
         raise InvalidInput(f"An officer with the username '{username}' already exists.")
-    officer = Officer(str(uuid.uuid4()), username, display_name.strip() or username,
-                      OfficerStatus.ACTIVE, roles, iso_utc(utc_now()))
-    device_secret = session.keyring.get(session.vault_id)
-    slots.users[officer.id] = wrap_for_user(
-        session.vault_key, device_secret, password,
-        vault_id=session.vault_id, user_id=officer.id, username=username,
-    )
-    event = AuditEvent(Action.CREATE, "officer", officer.id,
-                       {"roles": sorted(r.value for r in roles)})
-    with session.change(event, acting):
-        session.db.officers.add(officer, granted_by=session.officer.id)
-        # Written inside the transaction: if the slot cannot be saved, the officer row and
-        # its audit row roll back with it.
-        slots.save(session.paths.keys)
+    if clash is not None:
+        raise InvalidInput("Collar number: another officer already has this number.")
+    officer = Officer(str(uuid.uuid4()), username, p.display_name, OfficerStatus.ACTIVE, roles,
+                      iso_utc(utc_now()), p.collar_number, p.rank, p.gender,
+                      must_change_password=True)
+    records = [Accreditation(str(uuid.uuid4()), officer.id, a.course, a.completed_on, a.hours,
+                             a.expires_on, session.officer.id, officer.created_at)
+               for a in checked]
+    with session.db.reading():
+        gap = accreditation_gap(session, officer.id, roles, records)
+    if gap:
+        raise InvalidInput(gap)
+    detail: dict[str, Any] = {"roles": sorted(r.value for r in roles),
+                              "fields": ["username", "display_name", "collar_number", "rank",
+                                         "gender"]}
+    if roles:
+        detail |= approval_detail(session, approval, PURPOSE_ADD, officer.id)
+    with exclusive(session.paths.keys):
+        slots = load_slots(session.paths)
+        if slots.find_user(username) is not None:
+            raise InvalidInput(f"An officer with the username '{username}' already exists.")
+        slots.users[officer.id] = wrap_for_user(
+            session.vault_key, session.keyring.get(session.vault_id), password,
+            vault_id=session.vault_id, user_id=officer.id, username=username,
+        )
+        with session.change(AuditEvent(Action.CREATE, "officer", officer.id, detail), acting):
+            session.db.officers.add(officer, granted_by=session.officer.id)
+            repo = AccreditationRepository(session.db.conn)
+            for record in records:
+                repo.add(record)
+                session.db.audit.append(session.actor_as(acting), AuditEvent(
+                    Action.CREATE, "accreditation", record.id,
+                    {"officer_id": officer.id, "fields": _ACCREDITATION_FIELDS}))
+            # Written inside the transaction: if the slot cannot be saved, the officer row
+            # and its audit row roll back with it.
+            slots.save(session.paths.keys)
     return officer
 
 
 def list_officers(session: Session) -> list[Officer]:
-    acting = session.require(ADMINS | {Role.AUDITOR, Role.CONTROLLER}, "list officers",
-                             "officer")
+    acting = session.require(OFFICER_READERS, "list officers", "officer")
     return session.audited_read(AuditEvent(Action.VIEW, "officer", "*"),
                                 session.db.officers.all, acting)
 
 
+# -- passwords ---------------------------------------------------------------------------
+def change_password(session: Session, current: str, new: str) -> None:
+    """Change the logged-in officer's own password: the current one must unwrap their slot.
+
+    A wrong current password counts towards their lockout, as at login.
+    """
+    officer = session.officer
+    if not current:
+        raise InvalidInput("Current password: enter your current password.")
+    check_new_password(new, officer.username)
+    if new == current:
+        raise InvalidInput("The new password must differ from the current one.")
+    with exclusive(session.paths.keys):
+        slots = load_slots(session.paths)
+        try:
+            authenticate(session.paths, slots, officer.username, current, session.keyring)
+        except WrongCredentials:
+            raise InvalidInput("Current password: that is not your current password.") \
+                from None
+        slots.users[officer.id] = wrap_for_user(
+            session.vault_key, session.keyring.get(session.vault_id), new,
+            vault_id=session.vault_id, user_id=officer.id, username=officer.username,
+        )
+        event = AuditEvent(Action.UPDATE, "officer", officer.id,
+                           {"change": "password", "forced": officer.must_change_password})
+        with session.change(event):
+            session.db.officers.set_must_change_password(officer.id, False)
+            slots.save(session.paths.keys)
+    session.officer = replace(session.officer, must_change_password=False)
+
+
+def reset_password(session: Session, officer_id: str, temporary: str,
+                   approval: Approval | None) -> Officer:
+    """Give another officer a temporary password they must change at their next login."""
+    what = PURPOSE_RESET
+    acting = session.require(ADMINS, what, "officer", officer_id)
+    if officer_id == session.officer.id:
+        raise InvalidInput("To change your own password, use My account (or cim user passwd).")
+    with session.db.reading():
+        officer = session.db.officers.get(officer_id)
+    if officer is None:
+        raise InvalidInput("There is no such officer.")
+    if officer.status is OfficerStatus.LEFT:
+        raise InvalidInput(f"'{officer.username}' has left; their password cannot be reset.")
+    check_new_password(temporary, officer.username)
+    detail: dict[str, Any] = {"change": "password-reset"}
+    detail |= approval_detail(session, approval, what, officer_id,
+                              exclude=frozenset({officer_id}))
+    with exclusive(session.paths.keys):
+        slots = load_slots(session.paths)
+        if officer_id not in slots.users:
+            raise InvalidInput(f"'{officer.username}' has no key slot on this vault.")
+        slots.users[officer_id] = wrap_for_user(
+            session.vault_key, session.keyring.get(session.vault_id), temporary,
+            vault_id=session.vault_id, user_id=officer_id, username=officer.username,
+        )
+        with session.change(AuditEvent(Action.UPDATE, "officer", officer_id, detail), acting):
+            session.db.officers.set_must_change_password(officer_id, True)
+            slots.save(session.paths.keys)
+    return replace(officer, must_change_password=True)
+
+
+# -- lockouts ----------------------------------------------------------------------------
 def locked_usernames(session: Session) -> list[str]:
     slots = load_slots(session.paths)
     return sorted(slots.users[uid].username for uid, lock in slots.lockouts.items()
@@ -79,7 +196,8 @@ def _release(session: Session, acting: Role, username: str, reason: str) -> None
     if slot is None:
         raise InvalidInput(f"There is no officer with the username '{username}'.")
     if slot.user_id == session.officer.id:
-        raise InvalidInput("An officer cannot release their own account.")
+        raise deny(session, "release a locked account", slot.user_id,
+                   "An officer cannot release their own account.", "own account")
     lock = slots.lockouts.get(slot.user_id)
     if lock is None or lock.locked_at is None:
         raise InvalidInput(f"The account '{slot.username}' is not locked.")

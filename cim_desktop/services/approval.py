@@ -61,6 +61,11 @@ def second_officer(session: Session, username: str, password: str,
     if approver is None or approver.status is not OfficerStatus.ACTIVE:
         _refused(session, purpose, "approver not active")
         raise PermissionDenied("The approving officer's account is not active.")
+    if approver.must_change_password:
+        # A temporary password is known to whoever set it, so it proves nothing.
+        _refused(session, purpose, "approver has a temporary password")
+        raise PermissionDenied("The approving officer must first change their temporary "
+                               "password (at login, or with cim user passwd).")
     role = next((r for r in Role if r in roles and approver.has(r)), None)
     if role is None:
         _refused(session, purpose, "approver lacks role")

@@ -1,4 +1,5 @@
-"""Schema step 3: officer particulars, accreditation and notifiable associations."""
+"""Schema step 3: officer particulars, role revocations, accreditation and notifiable
+associations."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ def apply(conn: Connection) -> None:
     conn.execute(
         "ALTER TABLE officers ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0"
     )
+    # Who ended a role holding; valid_to says when. The row itself is never deleted.
+    conn.execute("ALTER TABLE officer_roles ADD COLUMN revoked_by TEXT")
     conn.execute(
         """CREATE TABLE accreditations (
             id TEXT PRIMARY KEY,
@@ -32,7 +35,7 @@ def apply(conn: Connection) -> None:
             officer_id TEXT NOT NULL REFERENCES officers(id),
             person_name TEXT NOT NULL,
             relationship TEXT NOT NULL,
-            declared_on TEXT NOT NULL,
+            association_date TEXT NOT NULL,
             notes TEXT NOT NULL DEFAULT '',
             recorded_at TEXT NOT NULL,
             withdrawn_at TEXT

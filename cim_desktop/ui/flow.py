@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QDialog, QWidget
 
 from cim_desktop.services.paths import VaultPaths
-from cim_desktop.ui.idle import DEFAULT_IDLE_MINUTES
 from cim_desktop.ui.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -28,7 +27,7 @@ class AppFlow(QObject):
     quit_requested = Signal()
 
     def __init__(self, root: Path, keyring: DeviceSecretStore | None = None,
-                 idle_ms: int = DEFAULT_IDLE_MINUTES * 60_000,
+                 idle_ms: int | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.root = root
@@ -37,6 +36,7 @@ class AppFlow(QObject):
         self.worker = DbWorker(self)
         self.first_window: QWidget | None = None
         self.main_window: MainWindow | None = None
+        self.password_dialog: QDialog | None = None
 
     def start(self) -> QWidget:
         """Show the wizard (no vault here yet) or the login dialog, and return it."""
@@ -45,7 +45,7 @@ class AppFlow(QObject):
             from cim_desktop.ui.login import LoginDialog
 
             login = LoginDialog(self.root, self.worker, self.keyring)
-            login.logged_in.connect(self.open_main)
+            login.logged_in.connect(self._logged_in)
             login.rejected.connect(self.quit_requested)
             window = login
         else:
@@ -61,6 +61,19 @@ class AppFlow(QObject):
 
     def warm_up(self) -> None:
         self.worker.run(_warm_imports)
+
+    def _logged_in(self, session: Session) -> None:
+        """A temporary password is replaced before the main window opens."""
+        from cim_desktop.ui.password_change import gate
+
+        self.password_dialog = gate(session, self.worker, None, self.open_main,
+                                    lambda: self._gave_up(session))
+
+    def _gave_up(self, session: Session) -> None:
+        from cim_desktop.domain.audit import Action
+
+        self.worker.run(lambda: session.lock(Action.LOGOUT))
+        self.start()
 
     def open_main(self, session: Session) -> MainWindow:
         from cim_desktop.ui.main_window import MainWindow

@@ -13,7 +13,6 @@ from pytestqt.qtbot import QtBot
 from cim_desktop.domain.roles import Role
 from cim_desktop.errors import InvalidInput
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import accounts
 from cim_desktop.services.vault import NewVault
 from cim_desktop.ui import crash, dialogs
 from cim_desktop.ui.audit_model import Column
@@ -21,6 +20,7 @@ from cim_desktop.ui.idle import IdleWatcher
 from cim_desktop.ui.main_window import MainWindow
 from cim_desktop.ui.worker import DbWorker
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
+from tests.officer_helpers import add_officer
 from tests.ui.conftest import wait_idle
 
 AUDITOR = "auditor1"
@@ -110,7 +110,7 @@ def test_ctrl_l_locks_hides_content_and_relogin_resumes(
 
 def test_relogin_as_another_officer(qtbot: QtBot, window: MainWindow,
                                     new_vault: NewVault) -> None:
-    accounts.add_officer(new_vault.session, AUDITOR, AUDITOR_PASSWORD, [Role.AUDITOR])
+    add_officer(new_vault.session, AUDITOR, AUDITOR_PASSWORD, [Role.AUDITOR])
     window.lock()
     wait_idle(qtbot, window.worker)
     _relogin(qtbot, window, AUDITOR, AUDITOR_PASSWORD)
