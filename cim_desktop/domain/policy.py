@@ -1,13 +1,17 @@
 """Local policy: every "policy, configurable" rule of domain.md with its shipped default.
 
 Settings are declared once here (group, label, help, type, bounds); the store keeps only
-changed values, the service validates against these declarations and audits each change with
-its old and new value.
+changed values, the service validates against these declarations (``check_changes``, which
+also holds the rules between settings) and audits each change with its old and new value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import re
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from cim_desktop.errors import InvalidInput
@@ -30,6 +34,12 @@ class Setting:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] = ()
+    # A further rule for a free-text value: the problem in a few words, or None.
+    check: Callable[[str], str | None] | None = field(default=None, compare=False)
+
+    @property
+    def is_rank(self) -> bool:
+        return self.choices == _RANK
 
     def validate(self, value: Any, ranks: tuple[str, ...] = RANKS) -> Any:
         """Return the value in its proper type, or raise ``InvalidInput`` naming the field."""
@@ -49,19 +59,50 @@ class Setting:
             if not isinstance(value, (list, tuple)) or not value:
                 raise InvalidInput(f"{self.label}: give at least one entry.")
             items = tuple(str(v).strip() for v in value)
-            if any(not v for v in items) or len(set(items)) != len(items):
+            if any(not v for v in items) or len({v.casefold() for v in items}) != len(items):
                 raise InvalidInput(f"{self.label}: entries must be non-empty and distinct.")
+            if any(len(v) > 60 or "," in v for v in items):
+                raise InvalidInput(f"{self.label}: an entry is at most 60 characters, "
+                                   "without commas.")
             return items
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(f"{self.label}: must not be empty.")
         text = value.strip()
-        allowed = ranks if self.choices == ("<rank>",) else self.choices
+        allowed = ranks if self.is_rank else self.choices
         if allowed and text not in allowed:
             raise InvalidInput(f"{self.label}: choose one of {', '.join(allowed)}.")
+        problem = self.check(text) if self.check else None
+        if problem:
+            raise InvalidInput(f"{self.label}: {problem}")
         return text
 
 
 _RANK = ("<rank>",)
+_URN_FIELDS = frozenset({"year", "number"})
+# Zero-padding up to nine digits at most: a wider field could ask for gigabytes of padding.
+_URN_SPEC = re.compile(r"(0[1-9])?d?")
+_URN_CHARS = re.compile(r"[A-Za-z0-9/_.-]+")
+URN_MAX = 40
+
+
+def _check_urn_format(text: str) -> str | None:
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError:
+        return "braces must come in pairs, as in {year} and {number}."
+    fields = {name for _, name, _, _ in parts if name is not None}
+    if "number" not in fields:
+        return "must contain {number}."
+    if not fields <= _URN_FIELDS:
+        return "only {year} and {number} can be filled in."
+    if any(name is not None and (conv or not _URN_SPEC.fullmatch(spec or ""))
+           for _, name, spec, conv in parts):
+        return "the only format allowed is zero-padding, as in {number:04d}."
+    sample = text.format(year=2025, number=1)
+    if len(sample) > URN_MAX or not _URN_CHARS.fullmatch(sample):
+        return (f"a URN is at most {URN_MAX} letters, digits, hyphens, slashes, dots or "
+                "underscores.")
+    return None
 
 SETTINGS: tuple[Setting, ...] = (
     # Contacts
@@ -127,7 +168,7 @@ SETTINGS: tuple[Setting, ...] = (
     # Records
     Setting("urn_format", "Records", "URN format",
             "How new URNs are formed: {year} and {number} are filled in.", str,
-            "DSU-{year}-{number:04d}"),
+            "DSU-{year}-{number:04d}", check=_check_urn_format),
     Setting("retention_authorisation_years", "Records", "Keep authorisation records (years)",
             "Years an authorisation record is kept after it ends (law: at least 3).", int, 5, 3,
             100),
@@ -150,6 +191,27 @@ class Policy:
     @classmethod
     def defaults(cls) -> Policy:
         return cls({s.key: s.default for s in SETTINGS})
+
+    @classmethod
+    def overlay(cls, stored: Mapping[str, Any]) -> Policy:
+        """Defaults overlaid with stored values; a stored value that no longer passes its
+        setting's rules (a newer release tightened them) gives way to the default."""
+        values = {s.key: s.default for s in SETTINGS}
+        ranks_setting = BY_KEY["ranks"]
+        if "ranks" in stored:
+            with contextlib.suppress(InvalidInput):
+                values["ranks"] = ranks_setting.validate(stored["ranks"])
+        ranks = tuple(values["ranks"])
+        for key, value in stored.items():
+            setting = BY_KEY.get(key)
+            if setting is None or key == "ranks":
+                continue
+            with contextlib.suppress(InvalidInput):
+                values[key] = setting.validate(value, ranks)
+        for setting in SETTINGS:
+            if setting.is_rank and values[setting.key] not in ranks:
+                values[setting.key] = setting.default if setting.default in ranks else ranks[-1]
+        return cls(values)
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -175,3 +237,93 @@ def rank_at_least(rank: str, minimum: str, ranks: tuple[str, ...] = RANKS) -> bo
     if rank not in ranks or minimum not in ranks:
         return False
     return ranks.index(rank) >= ranks.index(minimum)
+
+
+class SettingInvalid(InvalidInput):
+    """One or more policy values refused; ``errors`` maps each setting's key to its message."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__(" ".join(errors.values()))
+        self.errors = dict(errors)
+        self.key = next(iter(self.errors))
+
+
+def check_changes(base: Policy, changes: Mapping[str, Any]
+                  ) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate ``changes`` against ``base``: (values in their proper types, errors by key).
+
+    Checks each value on its own, then the rules between settings on the values that would
+    be in force: rank settings name a rank on the (possibly changed) list, and each payment
+    limit is no higher than the next one up.
+    """
+    values = dict(base.values)
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    ordered = sorted(changes, key=lambda k: k != "ranks")  # ranks first: others depend on it
+    for key in ordered:
+        setting = BY_KEY.get(key)
+        if setting is None:
+            errors[key] = f"There is no policy setting called '{key}'."
+            continue
+        value = changes[key]
+        if (setting.is_rank and isinstance(value, str) and value.strip() in base.ranks
+                and value.strip() not in values["ranks"]):
+            values[key] = value.strip()  # reported below, with the others whose rank went
+            continue
+        try:
+            clean[key] = values[key] = setting.validate(value, tuple(values["ranks"]))
+        except InvalidInput as exc:
+            errors[key] = exc.message
+    ranks = tuple(values["ranks"])
+    for setting in SETTINGS:
+        if setting.is_rank and setting.key not in errors and values[setting.key] not in ranks:
+            errors[setting.key] = (f"{setting.label}: '{values[setting.key]}' is no longer a "
+                                   "rank; choose another.")
+    for lower, upper in _ORDERED_LIMITS:
+        if lower in errors or upper in errors or values[lower] <= values[upper]:
+            continue
+        low, high = BY_KEY[lower], BY_KEY[upper]
+        if upper in changes and lower not in changes:
+            errors[upper] = (f"{high.label}: must be at least {values[lower]:,}, the value "
+                             f"of \"{low.label}\".")
+        else:
+            errors[lower] = (f"{low.label}: must not exceed {values[upper]:,}, the value of "
+                             f"\"{high.label}\".")
+    return clean, errors
+
+
+_ORDERED_LIMITS = (
+    ("payment_controller_limit", "payment_superintendent_limit"),
+    ("payment_yearly_limit", "payment_lifetime_limit"),
+)
+_TRUE = frozenset({"yes", "y", "true", "on", "1"})
+_FALSE = frozenset({"no", "n", "false", "off", "0"})
+
+
+def parse_text(setting: Setting, text: str) -> Any:
+    """A value typed as text (command line) in the setting's type; bounds are checked later."""
+    raw = text.strip()
+    if setting.kind is bool:
+        word = raw.casefold()
+        if word in _TRUE | _FALSE:
+            return word in _TRUE
+        raise InvalidInput(f"{setting.label}: answer yes or no.")
+    if setting.kind is int:
+        digits = raw.removeprefix("£").replace(",", "").replace("_", "")
+        if not re.fullmatch(r"-?[0-9]+", digits):
+            raise InvalidInput(f"{setting.label}: enter a whole number.")
+        return int(digits)
+    if setting.kind is tuple:
+        return tuple(part.strip() for part in raw.split(","))
+    return raw
+
+
+def display(setting: Setting, value: Any) -> str:
+    """A value as people read it (and as ``parse_text`` accepts it back)."""
+    if setting.kind is bool:
+        return "yes" if value else "no"
+    if setting.kind is tuple:
+        return ", ".join(value)
+    if setting.kind is int:
+        return f"{value:,}"
+    return str(value)
