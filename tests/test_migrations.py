@@ -21,12 +21,14 @@ OLD = 2  # the schema an older release wrote: the first two steps of the ladder
 
 # What schema 2 lacks, as the release that wrote it left the file: undone newest first.
 _AFTER_V2 = (
-    "DROP TABLE review_signoffs", "DROP TABLE break_glass", "DROP TABLE source_team",
+    "DROP INDEX audit_for_review", "DROP TABLE review_signoffs", "DROP TABLE break_glass",
+    "DROP TABLE source_team",
     "DROP TABLE source_identity", "DROP TABLE sources", "DROP TABLE policy",
     "DROP TABLE associations", "DROP TABLE accreditations",
     "ALTER TABLE officers DROP COLUMN collar_number", "ALTER TABLE officers DROP COLUMN rank",
     "ALTER TABLE officers DROP COLUMN gender",
     "ALTER TABLE officers DROP COLUMN must_change_password",
+    "ALTER TABLE officer_roles DROP COLUMN revoked_by",
 )
 
 

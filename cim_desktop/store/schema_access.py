@@ -19,12 +19,15 @@ def apply(conn: Connection) -> None:
             created_by TEXT NOT NULL
         ) WITHOUT ROWID"""
     )
+    # Particulars are history: a change adds a version; the newest one is in force.
     conn.execute(
         """CREATE TABLE source_identity (
-            urn TEXT PRIMARY KEY REFERENCES sources(urn),
+            urn TEXT NOT NULL REFERENCES sources(urn),
+            version INTEGER NOT NULL CHECK (version >= 1),
             particulars TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            updated_by TEXT NOT NULL
+            recorded_at TEXT NOT NULL,
+            recorded_by TEXT NOT NULL REFERENCES officers(id),
+            PRIMARY KEY (urn, version)
         ) WITHOUT ROWID"""
     )
     # Time-bounded: the law requires the history of who held each role and when.
@@ -33,14 +36,15 @@ def apply(conn: Connection) -> None:
             id INTEGER PRIMARY KEY,
             urn TEXT NOT NULL REFERENCES sources(urn),
             officer_id TEXT NOT NULL REFERENCES officers(id),
-            team_role TEXT NOT NULL,
+            team_role TEXT NOT NULL CHECK (team_role IN ('handler', 'co_handler', 'controller',
+                                        'record_keeper', 'authorising_officer')),
             valid_from TEXT NOT NULL,
             valid_to TEXT,
             assigned_by TEXT NOT NULL
         )"""
     )
     conn.execute("CREATE INDEX source_team_urn ON source_team(urn)")
-    conn.execute("CREATE INDEX source_team_officer ON source_team(officer_id)")
+    conn.execute("CREATE INDEX source_team_officer ON source_team(officer_id, urn)")
     conn.execute(
         """CREATE TABLE break_glass (
             id TEXT PRIMARY KEY,
@@ -64,4 +68,10 @@ def apply(conn: Connection) -> None:
             note TEXT NOT NULL,
             PRIMARY KEY (kind, ref)
         ) WITHOUT ROWID"""
+    )
+    # The review queue reads denials and lockouts out of the whole trail; this partial index
+    # keeps that a short walk however long the trail grows. Queries must repeat its WHERE.
+    conn.execute(
+        "CREATE INDEX audit_for_review ON audit(seq) "
+        "WHERE outcome = 'denied' OR action = 'account-locked'"
     )
