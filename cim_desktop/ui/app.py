@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--vault", metavar="DIR", type=Path, default=None,
                         help="the vault folder (default: $CIM_HOME or the user data folder)")
-    parser.add_argument("--idle-minutes", metavar="N", type=float, default=5.0,
+    parser.add_argument("--idle-minutes", metavar="N", type=float, default=None,
                         help="lock after N minutes without input (default 5)")
     parser.add_argument("--quit-after-ms", metavar="N", type=int, default=None,
                         help="quit N ms after the first window is shown (smoke tests)")
@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.vault is None:
         args.vault = default_vault_dir()
-    if args.idle_minutes <= 0:
+    if args.idle_minutes is not None and args.idle_minutes <= 0:
         parser.error("--idle-minutes must be above zero")
     return args
 
@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     crash.configure(args.vault / "logs")
     crash.install()
 
-    flow = AppFlow(args.vault, idle_ms=int(args.idle_minutes * 60_000))
+    idle_ms = None if args.idle_minutes is None else int(args.idle_minutes * 60_000)
+    flow = AppFlow(args.vault, idle_ms=idle_ms)
     flow.quit_requested.connect(app.quit)
 
     def shown() -> None:

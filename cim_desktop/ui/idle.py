@@ -48,6 +48,12 @@ class IdleWatcher(QObject):
     def running(self) -> bool:
         return self._timer.isActive()
 
+    def set_timeout(self, ms: int) -> None:
+        """Change the idle time; a running countdown restarts with the new length."""
+        self._timer.setInterval(ms)
+        if self._timer.isActive():
+            self._timer.start()
+
     def start(self) -> None:
         app = QApplication.instance()
         if app is not None and not self._installed:

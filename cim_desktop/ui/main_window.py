@@ -26,16 +26,18 @@ from PySide6.QtWidgets import (
 
 from cim_desktop.domain.audit import Action
 from cim_desktop.domain.clock import utc_now
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.roles import AUDIT_READERS, Role
 from cim_desktop.errors import CimError
-from cim_desktop.ui import crash, dialogs
+from cim_desktop.ui import clipboard, crash, dialogs
 from cim_desktop.ui.audit_view import AuditScreen
 from cim_desktop.ui.idle import DEFAULT_IDLE_MINUTES, IdleWatcher
 from cim_desktop.ui.lock_screen import LockScreen
 from cim_desktop.ui.widgets import MarkingBanner
 from cim_desktop.ui.worker import DbWorker
+from cim_desktop.ui.workspace import Workspace
 
 if TYPE_CHECKING:
+    from cim_desktop.domain.policy import Policy
     from cim_desktop.security.device_secret import DeviceSecretStore
     from cim_desktop.services.backup import BackupResult
     from cim_desktop.services.session import Session
@@ -53,7 +55,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, session: Session, worker: DbWorker,
                  keyring: DeviceSecretStore | None = None,
-                 idle_ms: int = DEFAULT_IDLE_MINUTES * 60_000,
+                 idle_ms: int | None = None,
                  page_size: int | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session: Session | None = None
@@ -61,18 +63,22 @@ class MainWindow(QMainWindow):
         self.root: Path = session.paths.root
         self._last_user = session.officer.username
         self._backup_dir: Path | None = None
-        self.idle = IdleWatcher(idle_ms, self)
+        # None: the unit's policy sets the idle time (read at each login and policy change).
+        self._idle_from_policy = idle_ms is None
+        self.idle = IdleWatcher(idle_ms or DEFAULT_IDLE_MINUTES * 60_000, self)
         self.idle.idle.connect(lambda: self.lock("after a period without activity"))
 
         self.audit = AuditScreen(worker, page_size)
-        self.audit.changed.connect(self.data_changed)
-        self.data_changed.connect(self.audit.on_data_changed)
+        self.workspace = Workspace(worker, self.audit)
+        self.workspace.changed.connect(self.data_changed)
+        self.data_changed.connect(self.workspace.on_data_changed)
+        self.data_changed.connect(self._policy_may_have_changed)
         self.lock_screen = LockScreen(self.root, worker, keyring)
-        self.lock_screen.form.unlocked.connect(self.resume)
+        self.lock_screen.form.unlocked.connect(self._unlocked)
         self.lock_screen.form.recovery_requested.connect(self._open_recovery)
         self._keyring = keyring
         self.stack = QStackedWidget()
-        self.stack.addWidget(self.audit)
+        self.stack.addWidget(self.workspace)
         self.stack.addWidget(self.lock_screen)
         self.setCentralWidget(self.stack)
 
@@ -131,6 +137,8 @@ class MainWindow(QMainWindow):
         session = self.session
         for action in self._session_actions:
             action.setEnabled(session is not None)
+        self.verify_action.setEnabled(
+            session is not None and any(session.officer.has(r) for r in AUDIT_READERS))
         if session is not None:
             unit = session.unit_name
             self.setWindowTitle(f"{APP_NAME} — {unit}" if unit else APP_NAME)
@@ -144,14 +152,24 @@ class MainWindow(QMainWindow):
             self.lock_label.setText("Locked")
             self.lock_label.setStyleSheet("color: #b3261e; font-weight: bold;")
 
+    def _unlocked(self, session: Session) -> None:
+        """Logged in again from the lock screen: a temporary password is replaced first."""
+        from cim_desktop.ui.password_change import gate
+
+        def give_up() -> None:
+            self.worker.run(lambda: session.lock(Action.LOGOUT), owner=self)
+
+        gate(session, self.worker, self, self.resume, give_up)
+
     def resume(self, session: Session) -> None:
         """Show the content for a freshly unlocked session."""
         self.session = session
         self._last_user = session.officer.username
-        self.stack.setCurrentWidget(self.audit)
+        self.stack.setCurrentWidget(self.workspace)
         self._update_chrome()
-        self.audit.open(session)
+        self.workspace.open(session)
         self.idle.start()
+        self._apply_policy(session)
         self.locked_changed.emit(False)
 
     def lock(self, why: str = "on request") -> None:
@@ -161,13 +179,29 @@ class MainWindow(QMainWindow):
         self.session = None
         self.idle.stop()
         self._close_secondary_windows()
-        self.audit.close_view()
+        self.workspace.close_view()
+        clipboard.guard().clear_now()
         self.stack.setCurrentWidget(self.lock_screen)
         self.lock_screen.prepare(self._last_user, why, utc_now())
         self._update_chrome()
         self.statusBar().clearMessage()
         self.worker.run(session.lock, owner=self)
         self.locked_changed.emit(True)
+
+    def _apply_policy(self, session: Session) -> None:
+        """Idle time and clipboard clearing follow the unit's policy."""
+        from cim_desktop.services import policy
+
+        def apply(current: Policy) -> None:
+            if self._idle_from_policy:
+                self.idle.set_timeout(current.number("idle_lock_minutes") * 60_000)
+            clipboard.guard().set_seconds(current.number("clipboard_clear_seconds"))
+
+        self.worker.run(lambda: policy.current(session), apply, owner=self)
+
+    def _policy_may_have_changed(self, topic: str) -> None:
+        if topic == "policy" and self.session is not None:
+            self._apply_policy(self.session)
 
     def _close_secondary_windows(self) -> None:
         dialogs.close_all()
@@ -241,7 +275,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.idle.stop()
         session, self.session = self.session, None
-        self.audit.close_view()
+        self.workspace.close_view()
+        clipboard.guard().clear_now()
         # Let a queued lock or backup finish before the process may exit.
         self.worker.drain()
         if session is not None and not session.closed:
