@@ -7,7 +7,7 @@ import html
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -28,6 +28,7 @@ from cim_desktop.errors import CimError
 from cim_desktop.services import associations
 from cim_desktop.ui import crash, dialogs
 from cim_desktop.ui.form_dialog import FormDialog, date_edit, day_of
+from cim_desktop.ui.list_model import ListTableModel
 from cim_desktop.ui.password_change import PasswordChangeForm
 from cim_desktop.ui.widgets import heading, note
 from cim_desktop.ui.worker import DbWorker
@@ -50,47 +51,23 @@ class Column(IntEnum):
 _HEADERS = ("Person", "Relationship", "Date", "Status", "Notes")
 
 
-class DeclarationModel(QAbstractTableModel):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[Association] = []
+class DeclarationModel(ListTableModel[Association]):
+    headers = _HEADERS
 
-    def set_rows(self, rows: list[Association]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
+    def key(self, row: Association) -> Any:
+        return row.id
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(_HEADERS)):
-            return _HEADERS[section]
-        return None
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
-            return None
-        a = self.rows[index.row()]
-        if role == Qt.ItemDataRole.UserRole:
-            return a.id
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        column = Column(index.column())
-        if column is Column.NAME:
-            return a.person_name
-        if column is Column.RELATIONSHIP:
-            return a.relationship
-        if column is Column.DATE:
-            return f"{a.association_date:%d %b %Y}"
-        if column is Column.NOTES:
-            return " ".join(a.notes.split())
-        return "Current" if a.withdrawn_at is None else f"Withdrawn {a.withdrawn_at[:10]}"
+    def display(self, row: Association, column: int) -> Any:
+        col = Column(column)
+        if col is Column.NAME:
+            return row.person_name
+        if col is Column.RELATIONSHIP:
+            return row.relationship
+        if col is Column.DATE:
+            return f"{row.association_date:%d %b %Y}"
+        if col is Column.NOTES:
+            return " ".join(row.notes.split())
+        return "Current" if row.withdrawn_at is None else f"Withdrawn {row.withdrawn_at[:10]}"
 
 
 class DeclareDialog(FormDialog):

@@ -8,17 +8,16 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
-    Qt,
 )
 from PySide6.QtWidgets import QWidget
 
 from cim_desktop.domain.clock import utc_now
 from cim_desktop.domain.officers import Officer, OfficerStatus
 from cim_desktop.domain.roles import Role
+from cim_desktop.ui.list_model import ListTableModel
 
 if TYPE_CHECKING:
     from cim_desktop.services.officers import OfficerDetails
@@ -49,50 +48,26 @@ def _roles_text(roles: frozenset[Role]) -> str:
     return ", ".join(r.label for r in Role if r in roles) or "—"
 
 
-class OfficerModel(QAbstractTableModel):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[Listed] = []
+class OfficerModel(ListTableModel[Listed]):
+    headers = _HEADERS
 
-    def set_rows(self, rows: list[Listed]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
+    def key(self, row: Listed) -> Any:
+        return row.officer.id
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(_HEADERS)):
-            return _HEADERS[section]
-        return None
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
-            return None
-        row = self.rows[index.row()]
-        if role == Qt.ItemDataRole.UserRole:
-            return row.officer.id
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
+    def display(self, row: Listed, column: int) -> Any:
         o = row.officer
-        column = Column(index.column())
-        if column is Column.USERNAME:
+        col = Column(column)
+        if col is Column.USERNAME:
             return o.username
-        if column is Column.NAME:
+        if col is Column.NAME:
             return o.display_name
-        if column is Column.COLLAR:
+        if col is Column.COLLAR:
             return o.collar_number
-        if column is Column.RANK:
+        if col is Column.RANK:
             return o.rank
-        if column is Column.ROLES:
+        if col is Column.ROLES:
             return _roles_text(o.roles)
-        if column is Column.STATUS:
+        if col is Column.STATUS:
             return o.status.value.capitalize()
         flags = ["Locked"] if row.locked else []
         if o.must_change_password:

@@ -11,10 +11,8 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelection,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     Qt,
     Signal,
@@ -38,6 +36,7 @@ from cim_desktop.errors import CimError, PermissionDenied
 from cim_desktop.services import review
 from cim_desktop.services.review import Queue, ReviewItem
 from cim_desktop.ui import crash
+from cim_desktop.ui.list_model import ListTableModel
 from cim_desktop.ui.widgets import FieldError, heading, local_time, note
 from cim_desktop.ui.worker import DbWorker
 
@@ -70,47 +69,25 @@ def _when(iso: str) -> str:
         return iso
 
 
-class ReviewModel(QAbstractTableModel):
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._items: list[ReviewItem] = []
+class ReviewModel(ListTableModel[ReviewItem]):
+    headers = tuple(HEADERS[c] for c in Column)
 
     def set_items(self, items: list[ReviewItem]) -> None:
-        self.beginResetModel()
-        self._items = list(items)
-        self.endResetModel()
+        self.set_rows(items)
 
     def clear(self) -> None:
-        self.set_items([])
+        self.set_rows([])
 
     def item_at(self, row: int) -> ReviewItem:
-        return self._items[row]
+        return self.rows[row]
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._items)
+    def display(self, row: ReviewItem, column: int) -> Any:
+        return {Column.KIND: row.kind.label, Column.OFFICER: row.officer or "unknown",
+                Column.WHEN: _when(row.when), Column.RECORD: row.entity,
+                Column.SUMMARY: row.summary}[Column(column)]
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
-            return None
-        item = self._items[index.row()]
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return {Column.KIND: item.kind.label, Column.OFFICER: item.officer or "unknown",
-                    Column.WHEN: _when(item.when), Column.RECORD: item.entity,
-                    Column.SUMMARY: item.summary}[column]
-        if role == Qt.ItemDataRole.ToolTipRole and column is Column.SUMMARY:
-            return item.summary
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(Column)):
-            return HEADERS[Column(section)]
-        return None
+    def tooltip(self, row: ReviewItem, column: int) -> Any:
+        return row.summary if Column(column) is Column.SUMMARY else None
 
 
 class ReviewScreen(QWidget):
