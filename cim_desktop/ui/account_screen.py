@@ -7,16 +7,14 @@ import html
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -30,7 +28,7 @@ from cim_desktop.ui import crash, dialogs
 from cim_desktop.ui.form_dialog import FormDialog, date_edit, day_of
 from cim_desktop.ui.list_model import ListTableModel
 from cim_desktop.ui.password_change import PasswordChangeForm
-from cim_desktop.ui.widgets import heading, note
+from cim_desktop.ui.widgets import heading, note, record_table
 from cim_desktop.ui.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -130,17 +128,7 @@ class AccountScreen(QWidget):
         self.password_done.hide()
 
         self.model = DeclarationModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table = record_table(self.model)
         for column, width in ((Column.NAME, 160), (Column.RELATIONSHIP, 120),
                               (Column.DATE, 95), (Column.STATUS, 150)):
             self.table.setColumnWidth(column, width)

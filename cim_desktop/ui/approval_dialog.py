@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
-    QLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
 from cim_desktop.errors import CimError
 from cim_desktop.services import approval
 from cim_desktop.ui import crash
-from cim_desktop.ui.widgets import MarkingBanner, heading, note
+from cim_desktop.ui.widgets import heading, marked_frame, note
 from cim_desktop.ui.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -98,15 +97,7 @@ class ApprovalDialog(QDialog):
         body.addWidget(self.error)
         body.addWidget(self.status)
         body.addWidget(buttons)
-        content = QWidget()
-        content.setLayout(body)
-        content.setFixedWidth(480)
-        outer = QVBoxLayout(self)
-        outer.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        outer.addWidget(MarkingBanner())
-        outer.addWidget(content)
+        marked_frame(self, body, 480)
         self.username.setFocus()
 
     def show_error(self, text: str) -> None:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QFrame,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -32,7 +30,7 @@ from cim_desktop.services import accounts, audit
 from cim_desktop.ui import crash, dialogs
 from cim_desktop.ui.audit_model import AuditTableModel, Column, action_label
 from cim_desktop.ui.style import ERROR, OK
-from cim_desktop.ui.widgets import heading, local_time, note
+from cim_desktop.ui.widgets import heading, local_time, note, record_table
 from cim_desktop.ui.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -127,17 +125,9 @@ class AuditScreen(QWidget):
         self.date_to.dateChanged.connect(self.apply_filters)
 
         # The table.
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
+        self.table = record_table(self.model)
         self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for column, width in _WIDTHS.items():

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QLayout,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -33,7 +32,7 @@ from cim_desktop.domain.sources import BreakGlassGrant
 from cim_desktop.errors import CimError, InvalidInput, WrongCredentials
 from cim_desktop.services import access
 from cim_desktop.ui import crash
-from cim_desktop.ui.widgets import FieldError, MarkingBanner, form_field, heading, note
+from cim_desktop.ui.widgets import FieldError, form_field, heading, marked_frame, note
 from cim_desktop.ui.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -112,14 +111,7 @@ class BreakGlassDialog(QDialog):
         body.addWidget(self.error)
         body.addWidget(self.status)
         body.addWidget(buttons)
-        content = QWidget()
-        content.setLayout(body)
-        content.setFixedWidth(560)
-        outer = QVBoxLayout(self)
-        outer.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(MarkingBanner())
-        outer.addWidget(content)
+        marked_frame(self, body, 560)
         self._justification_changed()
 
     def _justification_changed(self) -> None:

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
-    QLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -30,7 +29,7 @@ from cim_desktop.errors import CimError
 from cim_desktop.services import officers
 from cim_desktop.ui import crash
 from cim_desktop.ui.approval_dialog import request_approval
-from cim_desktop.ui.widgets import FieldError, MarkingBanner, form_field, heading, note
+from cim_desktop.ui.widgets import FieldError, form_field, heading, marked_frame, note
 from cim_desktop.ui.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -111,15 +110,7 @@ class FormDialog(QDialog):
         self.body.addLayout(self._tail)
         self.body.addWidget(self.error)
         self.body.addWidget(buttons)
-        content = QWidget()
-        content.setLayout(self.body)
-        content.setFixedWidth(620)
-        outer = QVBoxLayout(self)
-        outer.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        outer.addWidget(MarkingBanner())
-        outer.addWidget(content)
+        marked_frame(self, self.body, 620)
 
     def add_field(self, key: str, label: str, widget: QWidget, hint: str = "",
                   form: QFormLayout | None = None) -> None:

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from cim_desktop.errors import CimError, KeyringUnavailable
 from cim_desktop.ui import crash
-from cim_desktop.ui.widgets import MarkingBanner, heading, note
+from cim_desktop.ui.widgets import heading, marked_frame, note
 from cim_desktop.ui.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -193,17 +192,7 @@ class LoginDialog(QDialog):
         body.addWidget(location)
         body.addSpacing(8)
         body.addWidget(self.form)
-        content = QWidget()
-        content.setLayout(body)
-        # Fixed width, height following the content: word-wrapped messages that appear
-        # later grow the dialog instead of squashing the fields.
-        content.setFixedWidth(500)
-        outer = QVBoxLayout(self)
-        outer.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        outer.addWidget(MarkingBanner())
-        outer.addWidget(content)
+        marked_frame(self, body, 500)
         self.form.username.setFocus()
 
     def _unlocked(self, session: Session) -> None:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFrame,
     QGridLayout,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -36,7 +34,7 @@ from cim_desktop.ui import crash, dialogs
 from cim_desktop.ui.form_dialog import FormDialog, with_approval
 from cim_desktop.ui.officer_dialogs import AccreditationDialog, OfficerDialog, ResetPasswordDialog
 from cim_desktop.ui.officers_model import Column, Listed, OfficerFilter, OfficerModel, describe
-from cim_desktop.ui.widgets import heading, note
+from cim_desktop.ui.widgets import heading, note, record_table
 from cim_desktop.ui.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -94,19 +92,9 @@ class OfficersScreen(QWidget):
         filters.addWidget(self.count_label)
         filters.addWidget(self.new_button)
 
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
+        self.table = record_table(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(Column.USERNAME, Qt.SortOrder.AscendingOrder)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for col, width in ((Column.USERNAME, 95), (Column.NAME, 140), (Column.COLLAR, 75),
                            (Column.RANK, 100), (Column.ROLES, 190), (Column.STATUS, 75)):
             self.table.setColumnWidth(col, width)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -27,7 +26,7 @@ from cim_desktop.domain.passwords import MIN_LENGTH, check_new_password
 from cim_desktop.errors import CimError
 from cim_desktop.services import accounts
 from cim_desktop.ui import crash
-from cim_desktop.ui.widgets import FieldError, MarkingBanner, form_field, heading, note
+from cim_desktop.ui.widgets import FieldError, form_field, heading, marked_frame, note
 from cim_desktop.ui.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -199,15 +198,7 @@ class PasswordChangeDialog(QDialog):
         body.addSpacing(4)
         body.addWidget(self.form)
         body.addLayout(row)
-        content = QWidget()
-        content.setLayout(body)
-        content.setFixedWidth(560)
-        outer = QVBoxLayout(self)
-        outer.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        outer.addWidget(MarkingBanner())
-        outer.addWidget(content)
+        marked_frame(self, body, 560)
         self.form.current.setFocus()
 
     # What comes next is shown before this dialog hides: hiding the last window on screen

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
-    QLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -20,7 +19,7 @@ from PySide6.QtWidgets import (
 from cim_desktop.errors import CimError
 from cim_desktop.security import recovery_code
 from cim_desktop.ui import crash, dialogs
-from cim_desktop.ui.widgets import MarkingBanner, heading, mono_font, note
+from cim_desktop.ui.widgets import heading, marked_frame, mono_font, note
 from cim_desktop.ui.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -82,16 +81,7 @@ class RecoveryDialog(QDialog):
         body.addWidget(self.status)
         body.addStretch(1)
         body.addWidget(buttons)
-        content = QWidget()
-        content.setLayout(body)
-        # Fixed width, height following the content: word-wrapped messages that appear
-        # later grow the dialog instead of squashing the fields.
-        content.setFixedWidth(640)
-        outer = QVBoxLayout(self)
-        outer.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(MarkingBanner())
-        outer.addWidget(content)
+        marked_frame(self, body, 640)
 
     def show_error(self, text: str) -> None:
         self.error.setText(text)

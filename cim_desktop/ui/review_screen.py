@@ -18,7 +18,6 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -37,7 +35,7 @@ from cim_desktop.services import review
 from cim_desktop.services.review import Queue, ReviewItem
 from cim_desktop.ui import crash
 from cim_desktop.ui.list_model import ListTableModel
-from cim_desktop.ui.widgets import FieldError, heading, local_time, note
+from cim_desktop.ui.widgets import FieldError, heading, local_time, note, record_table
 from cim_desktop.ui.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -114,16 +112,8 @@ class ReviewScreen(QWidget):
         self.read_only.setWordWrap(True)
         self.read_only.hide()
 
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
+        self.table = record_table(self.model)
         header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for section, width in _WIDTHS.items():

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QLayout,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 MARKING = "OFFICIAL-SENSITIVE"
 
@@ -94,3 +101,36 @@ def local_time(moment: datetime, with_date: bool = True) -> str:
     """A UTC moment in the workstation's local time, as officers read clocks."""
     local = moment.astimezone()
     return local.strftime("%d %b %Y %H:%M:%S" if with_date else "%H:%M:%S")
+
+
+def record_table(model: QAbstractItemModel) -> QTableView:
+    """A read-only table that selects one whole row at a time, as every list here does."""
+    table = QTableView()
+    table.setModel(model)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().hide()
+    header = table.horizontalHeader()
+    header.setStretchLastSection(True)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return table
+
+
+def marked_frame(dialog: QWidget, body: QLayout, width: int) -> None:
+    """Lay a dialog out under the protective marking at a fixed width.
+
+    The height follows the content, so word-wrapped messages that appear later grow the
+    dialog instead of squashing its fields.
+    """
+    content = QWidget()
+    content.setLayout(body)
+    content.setFixedWidth(width)
+    outer = QVBoxLayout(dialog)
+    outer.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.setSpacing(0)
+    outer.addWidget(MarkingBanner())
+    outer.addWidget(content)
