@@ -57,9 +57,13 @@ class Workspace(QWidget):
         from cim_desktop.ui.officers_screen import OfficersScreen
         from cim_desktop.ui.policy_screen import PolicyScreen
         from cim_desktop.ui.review_screen import ReviewScreen
+        from cim_desktop.ui.sources_screen import SourcesScreen
 
         self.worker = worker
         self.pages = [
+            Page("sources", "Sources", SourcesScreen(worker),
+                 _any(Role.HANDLER, Role.CONTROLLER, Role.RECORD_KEEPER,
+                      Role.AUTHORISING_OFFICER)),
             Page("audit", "Audit trail", audit, _any(*AUDIT_READERS)),
             Page("officers", "Officers", OfficersScreen(worker),
                  _any(Role.ADMINISTRATOR, Role.AUDITOR, Role.CONTROLLER)),

@@ -75,7 +75,7 @@ def test_a_handler_sees_only_what_the_role_allows(
     main.show()
     wait_idle(qtbot, worker)
     try:
-        assert _titles(main) == ["Local policy", "My account"]
+        assert _titles(main) == ["Sources", "Local policy", "My account"]
         assert not main.verify_action.isEnabled()
         rows = session.db.audit.page(limit=50)
         assert not any(r.action == "denied" for r in rows), "nothing was tried and refused"
