@@ -10,12 +10,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from cim_desktop.domain.audit import Action, AuditEvent, AuditRow, ChainReport, Outcome
 from cim_desktop.domain.clock import iso_utc, utc_now
-from cim_desktop.domain.roles import AUDIT_READERS, Role
+from cim_desktop.domain.roles import AUDIT_READERS
+from cim_desktop.errors import InvalidInput, VaultCorrupt
 from cim_desktop.services.session import Session
 from cim_desktop.store import checkpoints as checkpoint_file
 from cim_desktop.store.audit_chain import AuditFilter
@@ -113,9 +113,9 @@ def verify(session: Session, presented: list[Checkpoint] | None = None,
 
 
 def public_key(session: Session) -> Ed25519PublicKey:
-    pem = session.db.meta.require("public_key").encode()
-    key = serialization.load_pem_public_key(pem)
-    assert isinstance(key, Ed25519PublicKey)
+    key = checkpoint_file.load_public_key((session.db.meta.get("public_key") or "").encode())
+    if key is None:
+        raise VaultCorrupt("The vault's checkpoint signing key is missing or damaged.")
     return key
 
 
@@ -148,8 +148,6 @@ EXPORT_FIELDS = ("seq", "ts", "user_id", "username", "role", "session_id", "acti
 def export(session: Session, fmt: str) -> Iterator[str]:
     """Yield the whole trail as CSV or JSON Lines text chunks; the export itself is audited."""
     if fmt not in ("csv", "jsonl"):
-        from cim_desktop.errors import InvalidInput
-
         raise InvalidInput("The export format is csv or jsonl.")
     role = session.require(AUDIT_READERS, "export the audit trail", "audit")
     session.record(AuditEvent(Action.EXPORT, "audit", "trail", {"format": fmt}), role)
@@ -170,5 +168,3 @@ def export(session: Session, fmt: str) -> Iterator[str]:
                 yield json.dumps(dict(zip(EXPORT_FIELDS, values, strict=True)),
                                  ensure_ascii=False) + "\n"
 
-
-__all__ = ["AuditView", "Role"]

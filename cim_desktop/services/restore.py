@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from cim_desktop.domain.audit import Action, AuditEvent
@@ -174,11 +173,8 @@ def _authenticate(slots: SlotFile, username: str | None, password: str | None,
 # -- proving the copy --------------------------------------------------------------------------
 def _public_key(db: VaultDatabase) -> tuple[Ed25519PublicKey, bytes]:
     pem = (db.meta.get("public_key") or "").encode()
-    try:
-        key = serialization.load_pem_public_key(pem)
-    except ValueError:
-        key = None
-    if not isinstance(key, Ed25519PublicKey):
+    key = checkpoints.load_public_key(pem)
+    if key is None:
         raise IntegrityFailure("The backup holds no valid signing key." + _UNCHANGED)
     return key, pem
 

@@ -258,10 +258,8 @@ def _start_session(paths: VaultPaths, db: VaultDatabase, slots: SlotFile, user_i
             session.record(AuditEvent(Action.MIGRATE, "vault", db.vault_id,
                                       {"from": old, "to": new, "copy": copy.name}))
         session.record(AuditEvent(Action.LOGIN, "session", session.session_id))
-        lock = slots.lockouts.get(user_id)
-        if flushed or (lock is not None and lock.failures):
-            if lock is not None:
-                lock.failures = []
+        # ``authenticate`` already cleared this officer's failure count.
+        if flushed:
             slots.save(paths.keys)
         return session
     except BaseException:

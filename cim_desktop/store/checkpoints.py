@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from cim_desktop.errors import InvalidInput, StorageFull
@@ -113,6 +114,15 @@ def read(path: Path) -> list[Checkpoint]:
     if not found:
         raise InvalidInput(f"{path} holds no checkpoint.")
     return found
+
+
+def load_public_key(pem: bytes) -> Ed25519PublicKey | None:
+    """The vault's checkpoint-verifying key from its PEM text, or None if it is not one."""
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except ValueError:
+        return None
+    return key if isinstance(key, Ed25519PublicKey) else None
 
 
 def new_signing_key() -> Ed25519PrivateKey:
