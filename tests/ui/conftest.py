@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from cim_desktop.security.device_secret import DeviceSecretStore
+from cim_desktop.services.vault import NewVault
 from cim_desktop.ui import crash, dialogs
+from cim_desktop.ui.main_window import MainWindow
 from cim_desktop.ui.worker import DbWorker
 
 # The offscreen platform cannot pass window size hints on and says so whenever a layout
@@ -41,3 +44,14 @@ def worker(qtbot: QtBot) -> Iterator[DbWorker]:
 
 def wait_idle(qtbot: QtBot, worker: DbWorker, timeout: int = 10_000) -> None:
     qtbot.waitUntil(lambda: not worker.busy, timeout=timeout)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, new_vault: NewVault, worker: DbWorker,
+           keyring_store: DeviceSecretStore) -> Iterator[MainWindow]:
+    main = MainWindow(new_vault.session, worker, keyring_store)
+    qtbot.addWidget(main)
+    main.show()
+    wait_idle(qtbot, worker)
+    yield main
+    main.close()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
 from pytestqt.qtbot import QtBot
@@ -25,17 +23,6 @@ from tests.ui.conftest import wait_idle
 
 AUDITOR = "auditor1"
 AUDITOR_PASSWORD = "a long auditor passphrase"
-
-
-@pytest.fixture
-def window(qtbot: QtBot, new_vault: NewVault, worker: DbWorker,
-           keyring_store: DeviceSecretStore) -> Iterator[MainWindow]:
-    main = MainWindow(new_vault.session, worker, keyring_store)
-    qtbot.addWidget(main)
-    main.show()
-    wait_idle(qtbot, worker)
-    yield main
-    main.close()
 
 
 def _actions(window: MainWindow) -> list[str]:

@@ -3,9 +3,6 @@ emptied on lock; idle time and clipboard clearing follow the unit's policy."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from pytestqt.qtbot import QtBot
 
 from cim_desktop.domain.roles import Role
@@ -31,17 +28,6 @@ def _views(window: MainWindow, entity: str) -> int:
     assert session is not None
     rows = session.db.audit.page(limit=200)
     return sum(1 for r in rows if r.action == "view" and r.entity_type == entity)
-
-
-@pytest.fixture
-def window(qtbot: QtBot, new_vault: NewVault, worker: DbWorker,
-           keyring_store: DeviceSecretStore) -> Iterator[MainWindow]:
-    main = MainWindow(new_vault.session, worker, keyring_store)
-    qtbot.addWidget(main)
-    main.show()
-    wait_idle(qtbot, worker)
-    yield main
-    main.close()
 
 
 def test_an_administrator_is_offered_the_admin_screens(window: MainWindow) -> None:
