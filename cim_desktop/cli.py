@@ -34,6 +34,7 @@ from cim_desktop.cli_commands import (
 )
 from cim_desktop.cli_policy import add_parsers as add_policy_parsers
 from cim_desktop.cli_users import add_parsers as add_user_parsers
+from cim_desktop.cli_vault import add_parsers as add_vault_parsers
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.errors import CimError, StorageFull
 from cim_desktop.security.device_secret import DeviceSecretStore
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(handler=cmd_doctor)
 
     add_policy_parsers(commands, vault_opt, login)
+    add_vault_parsers(commands, vault_opt, login)
     return parser
 
 

@@ -38,6 +38,7 @@ class World:
     root: Path
     keyring: DeviceSecretStore
     sessions: dict[str, Session] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # ids a test wants to keep
 
     def __getitem__(self, username: str) -> Session:
         return self.sessions[username]

@@ -39,7 +39,8 @@ from tests.memory_keyring import MemoryKeyring
 
 ROWS = 80
 COLUMNS = ("seq", "ts", "user_id", "username", "role", "session_id", "action", "entity_type",
-           "entity_id", "detail", "reason", "outcome", "prev_hash", "hash")
+           "entity_id", "detail", "reason", "outcome", "prev_hash", "hash", "state",
+           "bound")
 SELECT_ALL = f"SELECT {', '.join(COLUMNS)} FROM audit ORDER BY seq"
 INSERT = f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
@@ -153,7 +154,7 @@ def rehash(conn: Connection, vault_id: str) -> None:
     prev = genesis(vault_id)
     for row in conn.execute(SELECT_ALL).fetchall():
         try:
-            digest = row_hash(prev, tuple(row[:12]))
+            digest = row_hash(prev, tuple(row[:12]), row[14], row[15])
         except TypeError:  # a blob in a text column has no canonical form; leave the row be
             digest = bytes(row[13]) if isinstance(row[13], bytes) else b""
         else:
@@ -164,7 +165,7 @@ def rehash(conn: Connection, vault_id: str) -> None:
 
 def chained(prev: bytes, row: Row) -> Row:
     """``row`` with its prev_hash and hash made consistent with ``prev``."""
-    return (*row[:12], prev, row_hash(prev, tuple(row[:12])))
+    return (*row[:12], prev, row_hash(prev, tuple(row[:12]), row[14], row[15]), *row[14:16])
 
 
 def is_plain_append(state: list[Row], original: list[Row], vault_id: str) -> bool:
@@ -281,7 +282,8 @@ def forged_row(seq: int) -> st.SearchStrategy[Row]:
         st.sampled_from(["administrator", "handler", "system"]), TEXT,
         st.sampled_from([a.value for a in Action]), TEXT, TEXT,
         st.one_of(TEXT, st.just("{}")), TEXT, st.sampled_from([o.value for o in Outcome]),
-        HASHLIKE, HASHLIKE,
+        HASHLIKE, HASHLIKE, st.one_of(st.none(), st.text(max_size=32)),
+        st.one_of(st.none(), st.just("{}")),
     )
 
 
@@ -428,7 +430,8 @@ def test_deleting_and_renumbering_breaks_at_the_next_row(trail: Trail) -> None:
 
 def test_a_forged_row_inserted_in_the_middle_breaks_the_chain(trail: Trail) -> None:
     forged = (MID, "2030-01-01T00:00:00.000000Z", "u-9", "mallory", "administrator", "s-9",
-              "approve", "payment", "urn:cim:payment:1", "{}", "", "ok", b"\0" * 32, b"\0" * 32)
+              "approve", "payment", "urn:cim:payment:1", "{}", "", "ok", b"\0" * 32, b"\0" * 32,
+              None, None)
     # A forged row with a well-formed hash: it fits the row before, so the one after breaks.
     chain = _broken_at(trail, Tamper("insert", (MID,), forged=forged, shift=True,
                                      chained=True))

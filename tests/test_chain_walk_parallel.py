@@ -35,7 +35,7 @@ def _truncate(after: int) -> Tamper:
 
 def _forge_zero(c: Connection) -> None:
     c.execute("INSERT INTO audit SELECT 0, ts, user_id, username, role, session_id, action, "
-              "entity_type, entity_id, detail, reason, outcome, prev_hash, hash "
+              "entity_type, entity_id, detail, reason, outcome, prev_hash, hash, state, bound "
               "FROM audit WHERE seq = 5")
 
 

@@ -10,7 +10,8 @@ from cim_desktop.errors import VaultTooNew
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.services import audit
 from cim_desktop.services.vault import NewVault, unlock
-from cim_desktop.store import schema
+from cim_desktop.store import schema, state
+from cim_desktop.store.chain_format import genesis, row_hash
 from cim_desktop.store.connection import Connection, connect
 from cim_desktop.store.database import VaultDatabase
 from tests.conftest import ADMIN, ADMIN_PASSWORD
@@ -21,6 +22,10 @@ OLD = 2  # the schema an older release wrote: the first two steps of the ladder
 
 # What schema 2 lacks, as the release that wrote it left the file: undone newest first.
 _AFTER_V2 = (
+    *(f"DROP TRIGGER {t.name}_bind_{event}" for t in state.BOUND_TABLES
+      for event in ("insert", "update", "delete")),
+    "DROP TABLE state_pending",
+    "ALTER TABLE officers DROP COLUMN audit_seq", "ALTER TABLE officer_roles DROP COLUMN audit_seq",
     "DROP INDEX audit_for_review", "DROP TABLE review_signoffs", "DROP TABLE break_glass",
     "DROP TABLE source_team",
     "DROP TABLE source_identity", "DROP TABLE sources", "DROP TABLE policy",
@@ -41,10 +46,29 @@ def old_vault(new_vault: NewVault, vault_dir: Path) -> tuple[bytes, str]:
     conn.execute("BEGIN")
     for statement in _AFTER_V2:
         conn.execute(statement)
+    _rechain_without_state(conn, vault_id)
     conn.execute(f"PRAGMA user_version = {OLD}")
     conn.execute("COMMIT")
     conn.close()
     return key, vault_id
+
+
+def _rechain_without_state(conn: Connection, vault_id: str) -> None:
+    """The old release's rows had no ``state`` in their hash: write them as it did."""
+    conn.execute("DROP TRIGGER audit_no_update")
+    prev = genesis(vault_id)
+    rows = conn.execute("SELECT seq, ts, user_id, username, role, session_id, action, "
+                        "entity_type, entity_id, detail, reason, outcome FROM audit "
+                        "ORDER BY seq").fetchall()
+    for row in rows:
+        digest = row_hash(prev, tuple(row))
+        conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?",
+                     (prev, digest, row[0]))
+        prev = digest
+    conn.execute("ALTER TABLE audit DROP COLUMN state")
+    conn.execute("ALTER TABLE audit DROP COLUMN bound")
+    conn.execute("""CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+                    BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END""")
 
 
 def test_old_vault_is_migrated_after_an_encrypted_copy(

@@ -61,7 +61,8 @@ def _other_value(setting: Setting) -> Any:
 def _audit(session: Session, action: str = "update") -> list[dict[str, Any]]:
     rows = session.db.audit.page(limit=200)
     return [{"entity": r.entity_id, "user": r.username, "outcome": r.outcome,
-             **json.loads(r.detail)} for r in rows if r.action == action]
+             **json.loads(r.detail)} for r in rows
+            if r.action == action and r.entity_type != "officer"]  # not officer set-up rows
 
 
 def _stored(session: Session) -> dict[str, Any]:

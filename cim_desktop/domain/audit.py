@@ -29,6 +29,8 @@ class Action(StrEnum):
     RESTORE = "restore"
     MIGRATE = "migrate"
     VERIFY = "verify"
+    STATE_MISMATCH = "state-mismatch"
+    STATE_RECONCILED = "state-reconciled"
 
 
 class Outcome(StrEnum):
@@ -69,6 +71,8 @@ class AuditRow:
     outcome: str
     prev_hash: bytes
     hash: bytes
+    state: str | None = None  # digest of the granting rows after this row (store.state)
+    bound: str | None = None  # JSON: the granting rows this row changed, as they now stand
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from cim_desktop.domain.audit import Action, AuditEvent, AuditRow, ChainReport, 
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.roles import AUDIT_READERS
 from cim_desktop.errors import InvalidInput, VaultCorrupt
+from cim_desktop.services import state_check
 from cim_desktop.services.session import Session
 from cim_desktop.store import checkpoints as checkpoint_file
 from cim_desktop.store.audit_chain import AuditFilter
@@ -36,10 +37,13 @@ class VerifyResult:
     checkpoints: list[CheckpointFinding]
     verified_at: str
     damaged_pages: int = 0
+    # Granting rows that do not answer to the chain (store.state), named.
+    state_findings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.chain.ok and all(c.ok for c in self.checkpoints) and not self.damaged_pages
+        return (self.chain.ok and all(c.ok for c in self.checkpoints)
+                and not self.damaged_pages and not self.state_findings)
 
     def summary(self) -> str:
         if self.damaged_pages:
@@ -51,6 +55,10 @@ class VerifyResult:
         bad = [c for c in self.checkpoints if not c.ok]
         if bad:
             return f"BROKEN: checkpoint at sequence {bad[0].seq}: {bad[0].problem}"
+        if self.state_findings:
+            more = len(self.state_findings) - 1
+            return ("MISMATCH: granting rows do not answer to the chain: "
+                    f"{self.state_findings[0]}" + (f" (and {more} more)" if more else ""))
         extra = f", {len(self.checkpoints)} checkpoint(s) match" if self.checkpoints else ""
         return f"OK: {self.chain.rows_checked} rows, head at sequence {self.chain.head_seq}{extra}"
 
@@ -101,11 +109,13 @@ def verify(session: Session, presented: list[Checkpoint] | None = None,
         report = session.db.verify_chain(session.vault_key, progress)
     with session.db.reading():
         findings = [check_checkpoint(session, cp) for cp in presented or []]
-    result = VerifyResult(report, findings, iso_utc(utc_now()), damaged)
+    named = tuple(f.text for f in state_check.findings(session.db)) if report.ok else ()
+    result = VerifyResult(report, findings, iso_utc(utc_now()), damaged, named)
     session.record(
         AuditEvent(Action.VERIFY, "audit", "chain",
                    {"rows": report.rows_checked, "checkpoints": len(findings),
-                    "first_bad_seq": report.first_bad_seq, "damaged_pages": damaged},
+                    "first_bad_seq": report.first_bad_seq, "damaged_pages": damaged,
+                    "granting_row_findings": len(named)},
                    outcome=Outcome.OK if result.ok else Outcome.FAILED),
         role,
     )
@@ -131,7 +141,7 @@ def check_checkpoint(session: Session, cp: Checkpoint) -> CheckpointFinding:
             cp.seq, cp.time, False,
             f"the trail ends at sequence {head}: rows were removed or the vault was rolled back",
         )
-    if bytes(row.hash) != cp.head:
+    if not isinstance(row.hash, bytes) or row.hash != cp.head:
         return CheckpointFinding(cp.seq, cp.time, False,
                                  "the row there differs: the trail was rewritten or rolled back")
     return CheckpointFinding(cp.seq, cp.time, True)
@@ -142,7 +152,8 @@ def read_checkpoints(path: Path) -> list[Checkpoint]:
 
 
 EXPORT_FIELDS = ("seq", "ts", "user_id", "username", "role", "session_id", "action",
-                 "entity_type", "entity_id", "detail", "reason", "outcome", "prev_hash", "hash")
+                 "entity_type", "entity_id", "detail", "reason", "outcome", "prev_hash", "hash",
+                 "state", "bound")
 
 
 def export(session: Session, fmt: str) -> Iterator[str]:

@@ -10,7 +10,7 @@ from cim_desktop.domain.audit import Action, AuditEvent, Outcome
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.roles import AUDIT_READERS
 from cim_desktop.errors import CimError, KeyringEntryMissing
-from cim_desktop.services import audit
+from cim_desktop.services import audit, state_check
 from cim_desktop.services.backup import last_backup
 from cim_desktop.services.session import Session
 from cim_desktop.store.diagnostics import expected_pragmas, parse_version, pinned_sqlcipher
@@ -93,6 +93,17 @@ def _chain(session: Session) -> DoctorCheck:
                        f"{report.rows_checked} rows, head at sequence {report.head_seq}")
 
 
+def _granting_rows(session: Session) -> DoctorCheck:
+    found = state_check.findings(session.db)
+    if found:
+        more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+        return DoctorCheck("granting rows", Status.FAIL,
+                           "; ".join(f.text for f in found[:3]) + more)
+    return DoctorCheck("granting rows", Status.OK,
+                       "status, roles, accreditation, policy, teams and break-glass grants "
+                       "match the audit trail")
+
+
 def _checkpoints(session: Session) -> DoctorCheck:
     path = session.paths.checkpoints
     if not path.exists():
@@ -118,7 +129,8 @@ def _last_backup(session: Session) -> DoctorCheck:
 
 
 _CHECKS: tuple[Callable[[Session], DoctorCheck], ...] = (
-    _keyring, _sqlcipher, _pragmas, _integrity, _chain, _checkpoints, _last_backup,
+    _keyring, _sqlcipher, _pragmas, _integrity, _chain, _granting_rows, _checkpoints,
+    _last_backup,
 )
 
 

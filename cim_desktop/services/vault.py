@@ -41,6 +41,7 @@ from cim_desktop.security.keyslots import (
     wrap_recovery,
 )
 from cim_desktop.security.slotfile import SlotFile, check_username, exclusive
+from cim_desktop.services import state_check
 from cim_desktop.services.paths import VaultPaths
 from cim_desktop.services.session import Session
 from cim_desktop.store import checkpoints
@@ -241,6 +242,10 @@ def confirm_password(paths: VaultPaths, username: str, password: str,
 def _start_session(paths: VaultPaths, db: VaultDatabase, slots: SlotFile, user_id: str,
                    keyring: DeviceSecretStore, vault_key: bytes) -> Session:
     try:
+        # Before anything else is written: a granting row put back from an older copy of a
+        # page must not let its officer in, and the first row appended must not bless it.
+        slot = slots.users.get(user_id)
+        state_check.check_at_unlock(db, user_id, slot.username if slot else "")
         with db.reading():
             officer = db.officers.get(user_id)
         if officer is None or officer.status is not OfficerStatus.ACTIVE:

@@ -12,6 +12,7 @@ from typing import Any
 
 from cim_desktop.domain.audit import AuditEvent, AuditRow, ChainReport
 from cim_desktop.domain.clock import iso_utc, utc_now
+from cim_desktop.store import state as bound_state
 from cim_desktop.store.chain_format import COLUMNS, genesis, row_hash
 from cim_desktop.store.chain_walk import walk
 from cim_desktop.store.connection import Connection
@@ -63,22 +64,56 @@ def _row(values: tuple[Any, ...]) -> AuditRow:
     return AuditRow(*values)
 
 
+def _hash_bytes(value: Any) -> bytes:
+    """A stored hash as bytes, whatever type a damaged row holds.
+
+    Never ``bytes(value)``: for an integer that allocates that many zero bytes (a forged
+    hash of 10**9 took 1.5 GB). The verification walk reports such a row as broken; new rows
+    still chain from something deterministic so the vault stays usable to investigate.
+    """
+    if isinstance(value, bytes):
+        return value
+    return f"{type(value).__name__}:{value!r:.200}".encode("utf-8", "backslashreplace")
+
+
 class AuditChain:
     def __init__(self, conn: Connection, vault_id: str) -> None:
         self._conn = conn
         self._vault_id = vault_id
 
     def head(self) -> tuple[int, bytes]:
-        row = self._conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        if row is None:
-            return 0, genesis(self._vault_id)
-        return int(row[0]), bytes(row[1])
+        seq, prev, _ = self._head()
+        return seq, prev
 
-    def append(self, actor: Actor, event: AuditEvent, ts: str | None = None) -> AuditRow:
-        """Append one row. The caller must hold a write transaction."""
+    def _head(self) -> tuple[int, bytes, Any]:
+        row = self._conn.execute(
+            "SELECT seq, hash, state FROM audit ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return 0, genesis(self._vault_id), None
+        return int(row[0]), _hash_bytes(row[1]), row[2]
+
+    def append(self, actor: Actor, event: AuditEvent, ts: str | None = None, *,
+               bind: bool = True, rebase: bool = False) -> AuditRow:
+        """Append one row. The caller must hold a write transaction.
+
+        The granting rows this transaction changed are stamped with the new row's sequence
+        number and their contents recorded in its ``bound`` column, and the row carries the
+        digest of all granting rows (see ``store.state``). ``bind=False`` is for recording a
+        state finding: it carries the newest row's state forward and binds nothing, so a
+        finding never blesses the rows it is about. ``rebase=True`` records every granting
+        row afresh (an administrator's reconciliation, approved and audited).
+        """
         if not self._conn.in_transaction:
             raise RuntimeError("audit rows are written inside the change's transaction")
-        seq, prev = self.head()
+        seq, prev, state = self._head()
+        bound_text: str | None = None
+        if bind:
+            bound, state = bound_state.bind(self._conn, seq + 1, state, rebase)
+            if bound:
+                bound_text = encode_detail(bound)
+        elif not isinstance(state, str):
+            state = None
         fields = (
             seq + 1,
             ts or iso_utc(utc_now()),
@@ -93,12 +128,12 @@ class AuditChain:
             event.reason,
             str(event.outcome),
         )
-        digest = row_hash(prev, fields)
+        digest = row_hash(prev, fields, state, bound_text)
         self._conn.execute(
-            f"INSERT INTO audit ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (*fields, prev, digest),
+            f"INSERT INTO audit ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (*fields, prev, digest, state, bound_text),
         )
-        return AuditRow(*fields, prev, digest)
+        return AuditRow(*fields, prev, digest, state, bound_text)
 
     def count(self, flt: AuditFilter | None = None) -> int:
         where, params = (flt or AuditFilter()).where()

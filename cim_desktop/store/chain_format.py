@@ -3,6 +3,11 @@
 ``hash = SHA-256(prev_hash || canonical(row))`` where the canonical form is the compact JSON
 array (UTF-8, no ASCII escaping) of every column but the two hashes, in the fixed order of
 ``COLUMNS``. The first row chains from a genesis value bound to the vault id.
+
+``state`` (schema step 6: the digest of the granting rows after this row) and ``bound`` (the
+granting rows this row changed, as JSON; see ``store.state``) join the array as its
+thirteenth and fourteenth elements when the row has a state; rows written before step 6 have
+neither and keep their twelve-element form.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 COLUMNS = (
     "seq, ts, user_id, username, role, session_id, action, entity_type, entity_id, detail, "
-    "reason, outcome, prev_hash, hash"
+    "reason, outcome, prev_hash, hash, state, bound"
 )
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -52,5 +57,12 @@ def canonical(fields: tuple[Any, ...]) -> bytes:
     return _ENCODER.encode(fields).encode("utf-8")
 
 
-def row_hash(prev_hash: bytes, fields: tuple[Any, ...]) -> bytes:
-    return hashlib.sha256(prev_hash + canonical(fields)).digest()
+def row_hash(prev_hash: bytes, fields: tuple[Any, ...], state: Any = None,
+             bound: Any = None) -> bytes:
+    return hashlib.sha256(prev_hash + canonical(hashed_fields(fields, state, bound))).digest()
+
+
+def hashed_fields(fields: tuple[Any, ...], state: Any, bound: Any) -> tuple[Any, ...]:
+    """The values a row's hash covers: the twelve columns, then ``state`` and ``bound``
+    unless both are NULL (a row from before schema step 6)."""
+    return fields if state is None and bound is None else (*fields, state, bound)

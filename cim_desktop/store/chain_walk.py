@@ -98,7 +98,8 @@ def walk(
                                    "the row does not follow the one before it")
             digest: bytes | None
             try:
-                digest = sha256(prev + encode(r[:12]).encode("utf-8")).digest()
+                hashed = r[:12] if r[14] is None and r[15] is None else r[:12] + r[14:16]
+                digest = sha256(prev + encode(hashed).encode("utf-8")).digest()
             except TypeError:  # a blob where text belongs: it has no canonical form
                 digest = None
             if digest is None or r[13] != digest:

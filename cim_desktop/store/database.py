@@ -9,7 +9,7 @@ from pathlib import Path
 from cim_desktop.domain.audit import ChainReport
 from cim_desktop.domain.clock import utc_now
 from cim_desktop.errors import CimError, VaultCorrupt, VaultTooNew
-from cim_desktop.store import schema
+from cim_desktop.store import schema, state
 from cim_desktop.store.audit_chain import AuditChain
 from cim_desktop.store.chain_walk import walk_file
 from cim_desktop.store.connection import (
@@ -117,6 +117,7 @@ class VaultDatabase:
         except DatabaseError as exc:
             raise map_error(exc) from None
         try:
+            state.mark_foreign(self.conn)
             yield
             self.conn.execute("COMMIT")
         except DatabaseError as exc:

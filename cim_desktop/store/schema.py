@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cim_desktop.store import schema_access, schema_officers, schema_policy
+from cim_desktop.store import schema_access, schema_officers, schema_policy, schema_state
 from cim_desktop.store.connection import Connection
 
 
@@ -88,6 +88,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "local policy store", schema_policy.apply),
     Migration(5, "source register skeleton, teams, break-glass, review queue",
               schema_access.apply),
+    Migration(6, "granting rows answer to the audit chain", schema_state.apply),
 )
 LATEST = MIGRATIONS[-1].version
 

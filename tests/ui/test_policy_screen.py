@@ -63,7 +63,8 @@ def _screen(qtbot: QtBot, worker: DbWorker, session: Session,
 
 def _audit(session: Session, action: str) -> list[dict[str, object]]:
     return [{"entity": r.entity_id, **json.loads(r.detail)}
-            for r in session.db.audit.page(limit=100) if r.action == action]
+            for r in session.db.audit.page(limit=100)
+            if r.action == action and r.entity_type != "officer"]  # not officer set-up rows
 
 
 @pytest.fixture
