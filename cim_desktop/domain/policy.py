@@ -162,6 +162,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("clipboard_clear_seconds", "Security", "Clear copied text after (seconds)",
             "Text copied from the application is cleared from the clipboard after this.", int,
             10, 5, 120),
+    # Off by default, as SQLCipher ships it since 4.5.0: on, every insert is several times
+    # slower, and whoever can read this process's memory can read the vault key anyway.
+    Setting("cipher_memory_security", "Security", "Wipe freed database memory",
+            "SQLCipher overwrites and locks the memory it frees (slower: inserts take several "
+            "times as long). Takes effect the next time the application starts.", bool,
+            False),
     Setting("metadata_outside_team", "Security", "URN-level metadata outside the team",
             "Officers outside a source's team may see its URN and status in lists.", bool,
             False),

@@ -41,6 +41,7 @@ from cim_desktop.security.keyslots import (
     wrap_recovery,
 )
 from cim_desktop.security.slotfile import SlotFile, check_username, exclusive
+from cim_desktop.services import memory_security
 from cim_desktop.services.paths import VaultPaths
 from cim_desktop.services.session import Session
 from cim_desktop.store import checkpoints
@@ -181,6 +182,7 @@ def _unlock(paths: VaultPaths, username: str, password: str,
             keyring: DeviceSecretStore) -> Session:
     slots = load_slots(paths)
     user_id, vault_key = authenticate(paths, slots, username, password, keyring)
+    memory_security.start(slots)
     db = VaultDatabase.open(paths.db, vault_key, slots.vault_id)
     return _start_session(paths, db, slots, user_id, keyring, vault_key)
 
@@ -257,9 +259,11 @@ def _start_session(paths: VaultPaths, db: VaultDatabase, slots: SlotFile, user_i
             old, new, copy = db.migrated
             session.record(AuditEvent(Action.MIGRATE, "vault", db.vault_id,
                                       {"from": old, "to": new, "copy": copy.name}))
-        session.record(AuditEvent(Action.LOGIN, "session", session.session_id))
+        memory = memory_security.reconcile(db, slots)
+        session.record(AuditEvent(Action.LOGIN, "session", session.session_id,
+                                  memory.login_detail()))
         # ``authenticate`` already cleared this officer's failure count.
-        if flushed:
+        if flushed or memory.mirror_repaired:
             slots.save(paths.keys)
         return session
     except BaseException:
@@ -312,6 +316,7 @@ def recover(root: Path, code: str, keyring: DeviceSecretStore | None = None) -> 
 def _recover(paths: VaultPaths, secret: bytes, keyring: DeviceSecretStore) -> int:
     slots = load_slots(paths)
     vault_key, old_secret = unwrap_recovery(slots.recovery, secret, vault_id=slots.vault_id)
+    memory_security.start(slots)
     db = VaultDatabase.open(paths.db, vault_key, slots.vault_id)
     try:
         keyring.backend  # noqa: B018
@@ -322,6 +327,7 @@ def _recover(paths: VaultPaths, secret: bytes, keyring: DeviceSecretStore) -> in
         }
         slots.recovery = wrap_recovery(vault_key, new, secret, vault_id=slots.vault_id)
         flush_pending(db, slots)
+        memory_security.reconcile(db, slots)  # the copy is saved with the new slots below
         with db.transaction():
             db.audit.append(
                 SYSTEM_ACTOR,
