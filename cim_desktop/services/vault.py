@@ -17,6 +17,7 @@ from cim_desktop.domain.lockout import recent_failures, should_lock
 from cim_desktop.domain.officers import Officer, OfficerStatus
 from cim_desktop.domain.passwords import check_new_password
 from cim_desktop.domain.roles import Role
+from cim_desktop.domain.text import check_storable
 from cim_desktop.errors import (
     AccountLocked,
     CimError,
@@ -67,7 +68,7 @@ def create_vault(
     """Create a vault with its first administrator; return the session and recovery code."""
     keyring = keyring or DeviceSecretStore()
     paths = VaultPaths(root)
-    unit_name = unit_name.strip()
+    unit_name = check_storable(unit_name.strip(), "Unit name")
     if not 1 <= len(unit_name) <= 120:
         raise InvalidInput("The unit name must be 1 to 120 characters.")
     username = check_username(admin_username)
@@ -195,7 +196,7 @@ def authenticate(paths: VaultPaths, slots: SlotFile, username: str, password: st
     if slot is None:
         # Spend the same effort as a real attempt so timing does not reveal usernames.
         with contextlib.suppress(Exception):
-            KdfParams.fresh().stretch(password.encode())
+            KdfParams.fresh().stretch(password.encode("utf-8", "surrogatepass"))
         slots.add_pending(_pending(Action.FAILED_LOGIN, "", "", cause="unknown username"))
         slots.save(paths.keys)
         raise WrongCredentials()
