@@ -11,17 +11,12 @@ from __future__ import annotations
 import argparse
 import errno
 import multiprocessing
-import os
 import sys
-import traceback
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-import platformdirs
-
-from cim_desktop import __version__
+from cim_desktop import __version__, crashlog
 from cim_desktop.cli_commands import (
     Context,
     cmd_audit_export,
@@ -35,10 +30,9 @@ from cim_desktop.cli_commands import (
 from cim_desktop.cli_policy import add_parsers as add_policy_parsers
 from cim_desktop.cli_users import add_parsers as add_user_parsers
 from cim_desktop.cli_vault import add_parsers as add_vault_parsers
-from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.errors import CimError, StorageFull
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.paths import APP_NAME, default_vault_dir
+from cim_desktop.services.paths import default_vault_dir
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
@@ -130,23 +124,11 @@ def _fail(message: str) -> None:
     print(f"cim: error: {' '.join(message.split())}", file=sys.stderr)
 
 
-def _log_internal_error(vault_dir: Path) -> tuple[str, str]:
-    """Write the traceback to a private log file; return (reference, where)."""
-    reference = uuid.uuid4().hex[:8].upper()
-    folder = (vault_dir / "logs" if vault_dir.is_dir()
-              else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)))
-    path = folder / "cim-errors.log"
-    entry = f"--- {reference} {iso_utc(utc_now())} cim {__version__}\n{traceback.format_exc()}\n"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.write(fd, entry.encode("utf-8", "replace"))
-        finally:
-            os.close(fd)
-    except OSError:
-        return reference, "no log: the log file could not be written"
-    return reference, str(path)
+def _log_internal_error(vault_dir: Path, exc: BaseException) -> tuple[str, str]:
+    """Write the shared crash log (types and stack only, never messages); return
+    (reference, where)."""
+    reference, path = crashlog.write(exc, crashlog.folder_for(vault_dir), "cim")
+    return reference, str(path) if path else "no log: the log file could not be written"
 
 
 def main(argv: Sequence[str] | None = None, *, keyring: DeviceSecretStore | None = None) -> int:
@@ -174,8 +156,8 @@ def main(argv: Sequence[str] | None = None, *, keyring: DeviceSecretStore | None
             where = f": {exc.filename}" if exc.filename else ""
             _fail(f"{exc.strerror or 'operating system error'}{where}")
         return EXIT_USAGE
-    except Exception:
-        reference, where = _log_internal_error(vault_dir)
+    except Exception as exc:
+        reference, where = _log_internal_error(vault_dir, exc)
         _fail(f"internal error, log reference {reference} ({where}). Please report it.")
         return EXIT_INTERNAL
 

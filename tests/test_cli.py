@@ -263,7 +263,8 @@ def test_doctor_reports_every_check_and_the_last_backup(
     ran = as_admin(cim, "doctor")
     assert ran.code == 0
     names = [line.split()[1] for line in ran.out.splitlines()[:-1]]
-    assert names == ["keyring", "sqlcipher", "pragmas", "integrity", "audit", "granting",
+    assert names == ["keyring", "sqlcipher", "pragmas", "memory", "integrity", "audit",
+                     "granting",
                      "checkpoints", "last"]
     assert re.search(r"^WARN +last backup +never$", ran.out, re.M)
     assert "MemoryKeyring" in ran.out
@@ -342,11 +343,37 @@ def test_an_unexpected_error_exits_3_with_a_log_reference_only(tmp_path: Path) -
     ran = _sub(env, "doctor", "--user", ADMIN, "--password-stdin", stdin=ADMIN_PASSWORD + "\n")
     assert ran.code == 3 and ran.out == ""
     assert len(ran.err.splitlines()) == 1 and "Traceback" not in ran.err
-    reference = re.search(r"log reference ([0-9A-F]{8})", ran.err)
+    reference = re.search(r"log reference (CIM-[0-9]{8}-[0-9]{6}-[0-9A-F]{6})", ran.err)
     assert reference is not None
-    log = (tmp_path / "home" / "logs" / "cim-errors.log").read_text()
-    assert reference.group(1) in log and "Traceback" in log
+    log = (tmp_path / "home" / "logs" / f"crash-{reference.group(1)}.log").read_text()
+    assert f"reference: {reference.group(1)}" in log and "json.decoder.JSONDecodeError" in log
     assert ADMIN_PASSWORD not in log + ran.err
+
+
+def test_the_crash_log_keeps_no_content_of_the_failing_operation(tmp_path: Path) -> None:
+    """A bug whose message, cause and local variable hold a source's name: the log, stderr
+    and the message say where it happened, never what it was about."""
+    canary = "CANARY-Jane-Sealed-Example-7f3a"
+    env = _env(tmp_path, tmp_path / "keyring.json")
+    assert _sub(env, "init", "--unit", UNIT, "--admin", ADMIN, "--password-stdin",
+                stdin=ADMIN_PASSWORD + "\n").code == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.crash_cli_driver", canary, "doctor", "--user", ADMIN,
+         "--password-stdin"], input=ADMIN_PASSWORD + "\n", capture_output=True, text=True,
+        env=env, timeout=120, check=False)
+    assert done.returncode == 3 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "internal error" in done.stderr
+    assert canary not in done.stderr
+    logs = list((tmp_path / "home" / "logs").iterdir())
+    assert not any(canary in p.read_text() for p in logs)
+    reference = re.search(r"log reference (CIM-[0-9-A-F]+) \(", done.stderr)
+    assert reference is not None
+    assert [p.name for p in logs] == [f"crash-{reference.group(1)}.log"]
+    assert logs[0].stat().st_mode & 0o777 == 0o600
+    log = logs[0].read_text()
+    assert canary not in log and "could not check" not in log
+    assert "exception: builtins.RuntimeError" in log and " in planted_check" in log
+    assert "caused by: builtins.KeyError" in log and "cim_desktop/services/doctor.py:" in log
 
 
 # Makes the pseudo-terminal on fd 0 the controlling terminal, as a login shell has, so that

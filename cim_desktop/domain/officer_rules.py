@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from cim_desktop.domain.policy import Policy
 from cim_desktop.domain.roles import Role
+from cim_desktop.domain.text import check_storable
 from cim_desktop.errors import InvalidInput
 
 # Roles that need a current accreditation while the policy says so.
@@ -109,7 +110,7 @@ def accreditation_problem(roles: frozenset[Role] | set[Role], records: list[Accr
 
 
 def check_accreditation(new: NewAccreditation, today: date) -> NewAccreditation:
-    course = " ".join(new.course.split())
+    course = " ".join(check_storable(new.course, "Course").split())
     if not 1 <= len(course) <= 120:
         raise InvalidInput("Course: give the course name (up to 120 characters).")
     if new.completed_on > today:
@@ -123,7 +124,7 @@ def check_accreditation(new: NewAccreditation, today: date) -> NewAccreditation:
 
 def check_particulars(p: Particulars, ranks: tuple[str, ...]) -> Particulars:
     """Return tidied particulars, or raise ``InvalidInput`` naming the field."""
-    name = " ".join(p.display_name.split())
+    name = " ".join(check_storable(p.display_name, "Display name").split())
     if not 1 <= len(name) <= 120:
         raise InvalidInput("Display name: give the officer's name (up to 120 characters).")
     collar = p.collar_number.strip()

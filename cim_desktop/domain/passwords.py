@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cim_desktop.domain.text import check_storable
 from cim_desktop.errors import InvalidInput
 
 MIN_LENGTH = 12
@@ -9,6 +10,7 @@ MAX_LENGTH = 1024
 
 
 def check_new_password(password: str, username: str) -> None:
+    check_storable(password, "Password", controls=True)
     if len(password) < MIN_LENGTH:
         raise InvalidInput(f"A password must be at least {MIN_LENGTH} characters long.")
     if len(password) > MAX_LENGTH:

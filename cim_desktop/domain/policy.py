@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cim_desktop.domain.text import problem as text_problem
 from cim_desktop.errors import InvalidInput
 
 RANKS: tuple[str, ...] = (
@@ -59,6 +60,9 @@ class Setting:
             if not isinstance(value, (list, tuple)) or not value:
                 raise InvalidInput(f"{self.label}: give at least one entry.")
             items = tuple(str(v).strip() for v in value)
+            if any(text_problem(v) for v in items):
+                raise InvalidInput(f"{self.label}: an entry contains a character that cannot "
+                                   "be stored (an unpaired surrogate or a control character).")
             if any(not v for v in items) or len({v.casefold() for v in items}) != len(items):
                 raise InvalidInput(f"{self.label}: entries must be non-empty and distinct.")
             if any(len(v) > 60 or "," in v for v in items):
@@ -68,6 +72,9 @@ class Setting:
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(f"{self.label}: must not be empty.")
         text = value.strip()
+        found = text_problem(text)
+        if found:
+            raise InvalidInput(f"{self.label}: {found}.")
         allowed = ranks if self.is_rank else self.choices
         if allowed and text not in allowed:
             raise InvalidInput(f"{self.label}: choose one of {', '.join(allowed)}.")
@@ -162,6 +169,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("clipboard_clear_seconds", "Security", "Clear copied text after (seconds)",
             "Text copied from the application is cleared from the clipboard after this.", int,
             10, 5, 120),
+    # Off by default, as SQLCipher ships it since 4.5.0: on, every insert is several times
+    # slower, and whoever can read this process's memory can read the vault key anyway.
+    Setting("cipher_memory_security", "Security", "Wipe freed database memory",
+            "SQLCipher overwrites and locks the memory it frees (slower: inserts take several "
+            "times as long). Takes effect the next time the application starts.", bool,
+            False),
     Setting("metadata_outside_team", "Security", "URN-level metadata outside the team",
             "Officers outside a source's team may see its URN and status in lists.", bool,
             False),

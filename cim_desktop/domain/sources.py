@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from cim_desktop.domain.access import TeamRole
 from cim_desktop.domain.clock import parse_iso_utc
+from cim_desktop.domain.text import check_storable
 from cim_desktop.errors import InvalidInput
 
 
@@ -109,7 +110,7 @@ def next_urn(fmt: str, year: int, taken: set[str]) -> str:
 
 
 def check_pseudonym(text: str) -> str:
-    pseudonym = " ".join(text.split())
+    pseudonym = " ".join(check_storable(text, "Pseudonym").split())
     if not 1 <= len(pseudonym) <= MAX_PSEUDONYM:
         raise InvalidInput(f"The pseudonym must be 1 to {MAX_PSEUDONYM} characters.")
     return pseudonym
@@ -134,7 +135,7 @@ def check_particulars(values: Mapping[str, object]) -> dict[str, str]:
         label = IDENTITY_FIELDS[key]
         if not isinstance(value, str):
             raise InvalidInput(f"{label}: must be text.")
-        text = value.strip()
+        text = check_storable(value.strip(), label)
         if len(text) > MAX_IDENTITY_VALUE:
             raise InvalidInput(f"{label}: at most {MAX_IDENTITY_VALUE} characters.")
         if text:
@@ -145,7 +146,7 @@ def check_particulars(values: Mapping[str, object]) -> dict[str, str]:
 
 
 def check_reason(text: str, what: str = "viewing the identity") -> str:
-    reason = " ".join(text.split())
+    reason = " ".join(check_storable(text, "Reason").split())
     if not reason:
         raise InvalidInput(f"State the reason for {what}: it is recorded in the audit trail.")
     if len(reason) > MAX_REASON:
@@ -154,7 +155,7 @@ def check_reason(text: str, what: str = "viewing the identity") -> str:
 
 
 def check_justification(text: str, minimum: int) -> str:
-    justification = " ".join(text.split())
+    justification = " ".join(check_storable(text, "Justification").split())
     if len(justification) < minimum:
         raise InvalidInput(f"Write a justification of at least {minimum} characters "
                            f"({len(justification)} so far).")

@@ -122,10 +122,16 @@ def wrap_for_user(
     kdf: KdfParams | None = None,
 ) -> UserSlot:
     kdf = kdf or KdfParams.fresh()
-    password_key = hkdf(kdf.stretch(password.encode("utf-8")), _PASSWORD_INFO)
+    password_key = hkdf(kdf.stretch(_password_bytes(password)), _PASSWORD_INFO)
     inner = _seal(password_key, vault_key, _ad(vault_id, user_id, "password"))
     outer = _seal(_device_key(device_secret, vault_id), inner, _ad(vault_id, user_id, "device"))
     return UserSlot(user_id, username, kdf, outer)
+
+
+def _password_bytes(password: str) -> bytes:
+    # A lone surrogate (pasted, or bytes decoded with surrogateescape) has no UTF-8 form and
+    # must fail as a wrong password, not as an error; every other string encodes as before.
+    return password.encode("utf-8", "surrogatepass")
 
 
 def _peel_device_layer(slot: UserSlot, device_secret: bytes, vault_id: str) -> bytes:
@@ -140,7 +146,7 @@ def _peel_device_layer(slot: UserSlot, device_secret: bytes, vault_id: str) -> b
 
 def unwrap_user(slot: UserSlot, device_secret: bytes, password: str, *, vault_id: str) -> bytes:
     inner = _peel_device_layer(slot, device_secret, vault_id)
-    password_key = hkdf(slot.kdf.stretch(password.encode("utf-8")), _PASSWORD_INFO)
+    password_key = hkdf(slot.kdf.stretch(_password_bytes(password)), _PASSWORD_INFO)
     try:
         key = _open(password_key, inner, _ad(vault_id, slot.user_id, "password"))
     except InvalidTag:

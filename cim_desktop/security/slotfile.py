@@ -43,6 +43,9 @@ class SlotFile:
     lockouts: dict[str, Lockout] = field(default_factory=dict)  # by user id
     pending_events: list[dict[str, Any]] = field(default_factory=list)
     lockout_policy: LockoutPolicy = field(default_factory=LockoutPolicy)
+    # The site policy's SQLCipher memory security, mirrored like the lockout settings: it
+    # must be known before the database is opened.
+    memory_security: bool = False
 
     def find_user(self, username: str) -> UserSlot | None:
         wanted = username.strip().casefold()
@@ -83,6 +86,7 @@ class SlotFile:
                 "max_failures": self.lockout_policy.max_failures,
                 "window_minutes": self.lockout_policy.window_minutes,
             },
+            "memory_security": self.memory_security,
         }
 
     def save(self, path: Path) -> None:
@@ -119,6 +123,9 @@ class SlotFile:
                 for uid, entry in data.get("lockouts", {}).items()
             }
             policy = data.get("lockout_policy", {})
+            memory_security = data.get("memory_security", False)
+            if not isinstance(memory_security, bool):
+                raise TypeError("memory_security")
             slot_file = cls(
                 vault_id=str(data["vault_id"]),
                 recovery=RecoverySlot.from_json(data["recovery"]),
@@ -128,6 +135,7 @@ class SlotFile:
                 lockout_policy=LockoutPolicy(
                     int(policy.get("max_failures", 5)), int(policy.get("window_minutes", 15))
                 ),
+                memory_security=memory_security,
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             raise VaultCorrupt(f"The key-slot file {name} is damaged.") from None

@@ -20,6 +20,7 @@ from cim_desktop.domain.officers import Officer
 from cim_desktop.domain.policy import Policy
 from cim_desktop.domain.roles import Role
 from cim_desktop.domain.sources import BreakGlassGrant, check_justification, check_reason
+from cim_desktop.domain.text import is_storable
 from cim_desktop.errors import AccountLocked, InvalidInput, PermissionDenied, WrongCredentials
 from cim_desktop.services import policy
 from cim_desktop.services.session import Session
@@ -105,6 +106,9 @@ def deny(session: Session, act: Act, urn: str, tier: Tier, reason: str = "",
     detail = {"attempted": f"{act.value} {tier.value}", "tier": tier.value}
     if cause:
         detail["cause"] = cause
+    if not is_storable(reason):  # the refusal is recorded all the same, without the text
+        detail["reason"] = "not recorded: it held characters that cannot be stored"
+        reason = ""
     session.record(AuditEvent(Action.DENIED, SOURCE, urn, detail,
                               reason=" ".join(reason.split()), outcome=Outcome.DENIED))
     what = (f"{act.label} the {tier.value} of source {urn}" if act in (Act.VIEW, Act.EDIT)

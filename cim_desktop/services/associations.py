@@ -16,6 +16,7 @@ from cim_desktop.domain.audit import Action, AuditEvent, Outcome
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.officer_rules import Association, Severity, normalise_name
 from cim_desktop.domain.roles import Role
+from cim_desktop.domain.text import check_storable
 from cim_desktop.errors import InvalidInput, PermissionDenied
 from cim_desktop.services.session import Session
 from cim_desktop.store.associations import AssociationRepository
@@ -53,6 +54,7 @@ def _reader_role(session: Session, officer_id: str, what: str) -> Role | None:
 
 
 def _clean(text: str, field: str, limit: int, required: bool = True) -> str:
+    check_storable(text, field)
     value = " ".join(text.split()) if field != "Notes" else text.strip()
     if required and not value:
         raise InvalidInput(f"{field}: this is required.")

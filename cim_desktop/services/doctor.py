@@ -10,9 +10,10 @@ from cim_desktop.domain.audit import Action, AuditEvent, Outcome
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.roles import AUDIT_READERS
 from cim_desktop.errors import CimError, KeyringEntryMissing
-from cim_desktop.services import audit, state_check
+from cim_desktop.services import audit, memory_security, state_check
 from cim_desktop.services.backup import last_backup
 from cim_desktop.services.session import Session
+from cim_desktop.services.vault import load_slots
 from cim_desktop.store.diagnostics import expected_pragmas, parse_version, pinned_sqlcipher
 
 
@@ -75,6 +76,23 @@ def _pragmas(session: Session) -> DoctorCheck:
     return DoctorCheck("pragmas", Status.OK, ", ".join(f"{k}={v}" for k, v in wanted.items()))
 
 
+def _memory_security(session: Session) -> DoctorCheck:
+    """Either setting is acceptable (the site chooses); running with one other than the
+    policy's, or a copy beside the vault that would start the next session so, is not."""
+    try:
+        slots = load_slots(session.paths)
+    except CimError as exc:
+        return DoctorCheck("memory security", Status.FAIL, exc.message)
+    state = memory_security.check(session.db, slots)
+    detail = state.describe()
+    if state.mirrored != state.policy:
+        return DoctorCheck("memory security", Status.WARN,
+                           f"{detail}; vault.keys holds a copy of the policy that differs "
+                           "from it (it is corrected at the next login)")
+    return DoctorCheck("memory security", Status.OK if state.as_policy else Status.WARN,
+                       detail)
+
+
 def _integrity(session: Session) -> DoctorCheck:
     problems = session.db.integrity_problems()
     if problems:
@@ -129,7 +147,8 @@ def _last_backup(session: Session) -> DoctorCheck:
 
 
 _CHECKS: tuple[Callable[[Session], DoctorCheck], ...] = (
-    _keyring, _sqlcipher, _pragmas, _integrity, _chain, _granting_rows, _checkpoints,
+    _keyring, _sqlcipher, _pragmas, _memory_security, _integrity, _chain, _granting_rows,
+    _checkpoints,
     _last_backup,
 )
 

@@ -28,6 +28,7 @@ from cim_desktop.domain.officer_rules import (
 from cim_desktop.domain.officers import Officer, OfficerStatus
 from cim_desktop.domain.policy import Policy
 from cim_desktop.domain.roles import Role
+from cim_desktop.domain.text import check_storable
 from cim_desktop.errors import InvalidInput, PermissionDenied
 from cim_desktop.services.approval import Approval
 from cim_desktop.services.session import Session
@@ -272,7 +273,7 @@ def set_status(session: Session, officer_id: str, status: OfficerStatus,
     if officer.status not in sources:
         raise InvalidInput(f"'{officer.username}' is {officer.status.value} and cannot be "
                            f"{done}.")
-    reason = " ".join(reason.split())
+    reason = " ".join(check_storable(reason, "Reason").split())
     if len(reason) > 500:
         raise InvalidInput("Reason: at most 500 characters.")
     detail: dict[str, Any] = {"change": "status", "from": officer.status.value,

@@ -3,8 +3,9 @@
 Any officer may read the policy; only an administrator may change it, and once the vault has
 two active administrators every change needs the second one's approval. Each changed setting
 gets its own audit row with its old and new value (policy values are neither secrets nor
-identities), in the same transaction as the change. The lockout settings are also copied into
-the key-slot file, because login reads them there, before the database is open.
+identities), in the same transaction as the change. The lockout settings and SQLCipher's
+memory security are also copied into the key-slot file, because login reads them there, before
+the database is open.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from cim_desktop.store.policy import PolicyRepository
 
 ADMINS = frozenset({Role.ADMINISTRATOR})
 PURPOSE = "change the local policy"
+MEMORY_SECURITY = "cipher_memory_security"
 BOOTSTRAP = f"bootstrap: no second {Role.ADMINISTRATOR.label.lower()} yet"
 # An approval is for the change in front of both officers, not one to keep for later.
 APPROVAL_MAX_AGE = timedelta(minutes=10)
@@ -230,10 +232,10 @@ def _apply(session: Session, acting: Role, diffs: dict[str, tuple[Any, Any]],
     """Write the changes and their audit rows in one transaction; the caller holds the
     slot file's lock."""
     slots = load_slots(session.paths)
-    old_lockout = slots.lockout_policy
+    old_mirror = (slots.lockout_policy, slots.memory_security)
     values = dict(current(session).values)
     values.update({key: new for key, (_, new) in diffs.items()})
-    wanted = lockout_of(Policy(values))
+    wanted = (lockout_of(Policy(values)), Policy(values).flag(MEMORY_SECURITY))
     repo = PolicyRepository(session.db.conn)
     actor = session.actor_as(acting)
     now = iso_utc(utc_now())
@@ -248,13 +250,13 @@ def _apply(session: Session, acting: Role, diffs: dict[str, tuple[Any, Any]],
                                                           detail))
             # Also re-copied when the file has drifted from the database (a change whose
             # commit failed after the file was written and could not be put back).
-            if slots.lockout_policy != wanted:
-                slots.lockout_policy = wanted
+            if (slots.lockout_policy, slots.memory_security) != wanted:
+                slots.lockout_policy, slots.memory_security = wanted
                 slots.save(session.paths.keys)
                 saved = True
     except BaseException:
         if saved:
-            slots.lockout_policy = old_lockout
+            slots.lockout_policy, slots.memory_security = old_mirror
             with contextlib.suppress(Exception):
                 slots.save(session.paths.keys)
         raise

@@ -160,7 +160,7 @@ def _authenticate(slots: SlotFile, username: str | None, password: str | None,
     if slot is None:
         # Same effort as a real attempt, so the answer's timing does not reveal usernames.
         with contextlib.suppress(Exception):
-            KdfParams.fresh().stretch(password.encode())
+            KdfParams.fresh().stretch(password.encode("utf-8", "surrogatepass"))
         raise WrongCredentials()
     try:
         device_secret = keyring.get(slots.vault_id)

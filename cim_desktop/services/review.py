@@ -15,6 +15,7 @@ from cim_desktop.domain.audit import Action, AuditEvent, AuditRow
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.roles import Role
 from cim_desktop.domain.sources import BreakGlassGrant
+from cim_desktop.domain.text import check_storable
 from cim_desktop.errors import InvalidInput
 from cim_desktop.services.session import Session
 from cim_desktop.store.break_glass import BreakGlassRepository
@@ -64,7 +65,7 @@ def pending(session: Session) -> Queue:
 
 def sign_off(session: Session, kind: ReviewKind, ref: str, note: str) -> None:
     acting = session.require(SIGNERS, "sign off review items", "review", f"{kind.value}:{ref}")
-    note = " ".join(note.split())
+    note = " ".join(check_storable(note, "Note").split())
     if not note:
         raise InvalidInput("Write a note saying what you checked before signing off.")
     if len(note) > MAX_NOTE:

@@ -17,6 +17,7 @@ from cim_desktop.domain.lockout import recent_failures, should_lock
 from cim_desktop.domain.officers import Officer, OfficerStatus
 from cim_desktop.domain.passwords import check_new_password
 from cim_desktop.domain.roles import Role
+from cim_desktop.domain.text import check_storable
 from cim_desktop.errors import (
     AccountLocked,
     CimError,
@@ -41,7 +42,7 @@ from cim_desktop.security.keyslots import (
     wrap_recovery,
 )
 from cim_desktop.security.slotfile import SlotFile, check_username, exclusive
-from cim_desktop.services import state_check
+from cim_desktop.services import memory_security, state_check
 from cim_desktop.services.paths import VaultPaths
 from cim_desktop.services.session import Session
 from cim_desktop.store import checkpoints
@@ -67,7 +68,7 @@ def create_vault(
     """Create a vault with its first administrator; return the session and recovery code."""
     keyring = keyring or DeviceSecretStore()
     paths = VaultPaths(root)
-    unit_name = unit_name.strip()
+    unit_name = check_storable(unit_name.strip(), "Unit name")
     if not 1 <= len(unit_name) <= 120:
         raise InvalidInput("The unit name must be 1 to 120 characters.")
     username = check_username(admin_username)
@@ -182,6 +183,7 @@ def _unlock(paths: VaultPaths, username: str, password: str,
             keyring: DeviceSecretStore) -> Session:
     slots = load_slots(paths)
     user_id, vault_key = authenticate(paths, slots, username, password, keyring)
+    memory_security.start(slots)
     db = VaultDatabase.open(paths.db, vault_key, slots.vault_id)
     return _start_session(paths, db, slots, user_id, keyring, vault_key)
 
@@ -194,7 +196,7 @@ def authenticate(paths: VaultPaths, slots: SlotFile, username: str, password: st
     if slot is None:
         # Spend the same effort as a real attempt so timing does not reveal usernames.
         with contextlib.suppress(Exception):
-            KdfParams.fresh().stretch(password.encode())
+            KdfParams.fresh().stretch(password.encode("utf-8", "surrogatepass"))
         slots.add_pending(_pending(Action.FAILED_LOGIN, "", "", cause="unknown username"))
         slots.save(paths.keys)
         raise WrongCredentials()
@@ -262,9 +264,11 @@ def _start_session(paths: VaultPaths, db: VaultDatabase, slots: SlotFile, user_i
             old, new, copy = db.migrated
             session.record(AuditEvent(Action.MIGRATE, "vault", db.vault_id,
                                       {"from": old, "to": new, "copy": copy.name}))
-        session.record(AuditEvent(Action.LOGIN, "session", session.session_id))
+        memory = memory_security.reconcile(db, slots)
+        session.record(AuditEvent(Action.LOGIN, "session", session.session_id,
+                                  memory.login_detail()))
         # ``authenticate`` already cleared this officer's failure count.
-        if flushed:
+        if flushed or memory.mirror_repaired:
             slots.save(paths.keys)
         return session
     except BaseException:
@@ -317,6 +321,7 @@ def recover(root: Path, code: str, keyring: DeviceSecretStore | None = None) -> 
 def _recover(paths: VaultPaths, secret: bytes, keyring: DeviceSecretStore) -> int:
     slots = load_slots(paths)
     vault_key, old_secret = unwrap_recovery(slots.recovery, secret, vault_id=slots.vault_id)
+    memory_security.start(slots)
     db = VaultDatabase.open(paths.db, vault_key, slots.vault_id)
     try:
         keyring.backend  # noqa: B018
@@ -327,6 +332,7 @@ def _recover(paths: VaultPaths, secret: bytes, keyring: DeviceSecretStore) -> in
         }
         slots.recovery = wrap_recovery(vault_key, new, secret, vault_id=slots.vault_id)
         flush_pending(db, slots)
+        memory_security.reconcile(db, slots)  # the copy is saved with the new slots below
         with db.transaction():
             db.audit.append(
                 SYSTEM_ACTOR,

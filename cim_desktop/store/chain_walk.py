@@ -17,7 +17,14 @@ from typing import Any
 
 from cim_desktop.domain.audit import ChainReport
 from cim_desktop.store.chain_format import COLUMNS, FAST_ENCODE, genesis
-from cim_desktop.store.connection import Connection, DatabaseError, close_quietly, connect
+from cim_desktop.store.connection import (
+    Connection,
+    DatabaseError,
+    choose_memory_security,
+    close_quietly,
+    connect,
+    memory_security_in_force,
+)
 
 BATCH = 20_000
 # Below this many rows a second process costs more to start than it saves.
@@ -117,8 +124,11 @@ def walk(
     return ChainReport(True, checked, expected_seq - 1, prev)
 
 
-def _walk_file(path: str, key: bytes, vault_id: str, lo: int, hi: int) -> ChainReport:
-    """One range in a worker process, on its own connection."""
+def _walk_file(path: str, key: bytes, vault_id: str, lo: int, hi: int,
+               memory_security: bool = False) -> ChainReport:
+    """One range in a worker process, on its own connection (with the parent's memory
+    security: the worker holds the same key)."""
+    choose_memory_security(memory_security)
     conn = connect(Path(path), key)
     try:
         return walk(conn, vault_id, lo=lo, hi=hi)
@@ -146,7 +156,8 @@ def walk_file(
     # spawn, never fork: the GUI process has Qt threads that a fork would copy half-alive.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=count - 1, mp_context=context) as pool:
-        futures = [pool.submit(_walk_file, str(path), key, vault_id, bounds[i], bounds[i + 1])
+        futures = [pool.submit(_walk_file, str(path), key, vault_id, bounds[i], bounds[i + 1],
+                               memory_security_in_force())
                    for i in range(1, count)]
         reports = [walk(conn, vault_id, hi=bounds[1])]
         reports += [f.result() for f in futures]

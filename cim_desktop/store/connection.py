@@ -60,7 +60,6 @@ _PRAGMAS = (
 )
 
 _EXPECTED = {
-    "cipher_memory_security": "1",
     "foreign_keys": "1",
     "journal_mode": "wal",
     "synchronous": "2",
@@ -70,6 +69,27 @@ _EXPECTED = {
 
 class UnsafeEnvironment(CimError):
     exit_code = 1
+
+
+# SQLCipher's memory security (wiping and locking every allocation it frees) is one switch
+# for the whole process, and once on it cannot be turned off again until the process ends.
+# So it is chosen once a process, from the copy of the site policy beside the vault, before
+# the first connection; every later connection in the process applies that same value.
+_memory_security: bool | None = None
+
+
+def choose_memory_security(wanted: bool) -> bool:
+    """Fix this process's memory security at ``wanted`` unless a connection already fixed
+    it; return the value in force (a change of policy takes effect at the next start)."""
+    global _memory_security
+    if _memory_security is None:
+        _memory_security = bool(wanted)
+    return _memory_security
+
+
+def memory_security_in_force() -> bool:
+    """The value this process applies to its connections (off until one is chosen)."""
+    return bool(_memory_security)
 
 
 def error_code(exc: BaseException) -> int:
@@ -163,7 +183,8 @@ def connect(
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
-        conn.execute("PRAGMA cipher_memory_security = ON")
+        wanted = choose_memory_security(False)
+        conn.execute(f"PRAGMA cipher_memory_security = {'ON' if wanted else 'OFF'}")
         # The first read is where a wrong key or a damaged first page shows.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         if verify_pages:
@@ -176,7 +197,7 @@ def connect(
         for pragma in _PRAGMAS:
             conn.execute(pragma).fetchall()
         if check:
-            check_pragmas(conn)
+            check_pragmas(conn, memory_security=wanted)
     except BaseException as exc:
         conn.close()
         for side in _sidecars(path):
@@ -194,7 +215,8 @@ def connect(
 
 def read_pragmas(conn: Connection) -> dict[str, str]:
     values: dict[str, str] = {}
-    for name in (*_EXPECTED, "cipher_version", "cipher_provider", "user_version", "cache_size"):
+    for name in (*_EXPECTED, "cipher_memory_security", "cipher_version", "cipher_provider",
+                 "user_version", "cache_size"):
         row = conn.execute(f"PRAGMA {name}").fetchone()
         values[name] = "" if row is None else str(row[0])
     return values
@@ -205,10 +227,12 @@ def sqlcipher_version(conn: Connection) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(".") if part.isdigit())
 
 
-def check_pragmas(conn: Connection) -> None:
-    """Refuse to run on a connection without the hardening the vault relies on."""
+def check_pragmas(conn: Connection, *, memory_security: bool) -> None:
+    """Refuse to run on a connection without the hardening the vault relies on, or whose
+    memory security reads back other than what was asked for."""
     values = read_pragmas(conn)
-    wrong = [f"{k}={values[k]!r}" for k, want in _EXPECTED.items() if values[k].lower() != want]
+    wanted = {**_EXPECTED, "cipher_memory_security": "1" if memory_security else "0"}
+    wrong = [f"{k}={values[k]!r}" for k, want in wanted.items() if values[k].lower() != want]
     if wrong:
         raise UnsafeEnvironment(
             "The encrypted database engine is not configured safely (" + ", ".join(wrong) +

@@ -2,21 +2,20 @@
 
 A ``CimError`` is the user's or the environment's problem: its ``.message`` is shown as is.
 Anything else is a bug: the user gets a reference and the log file's location, never the
-exception text. The log holds the exception type and the stack (files, lines, functions)
-but not the exception's message or any variable: either may carry case content.
+exception text. The log is written by ``cim_desktop.crashlog``, shared with ``cim``: the
+exception type and the stack (files, lines, functions), never the exception's message or any
+variable, either of which may carry case content.
 """
 
 from __future__ import annotations
 
-import secrets
 import sys
-import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QWidget
 
+from cim_desktop import crashlog
 from cim_desktop.errors import CimError
 from cim_desktop.ui import dialogs
 
@@ -74,22 +73,4 @@ def report(exc: BaseException, parent: QWidget | None = None) -> str | None:
 
 
 def write_log(exc: BaseException) -> tuple[str, Path | None]:
-    now = datetime.now(UTC)
-    reference = f"CIM-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3).upper()}"
-    lines = [
-        f"reference: {reference}",
-        f"time: {now.isoformat()}",
-        f"python: {sys.version.split()[0]}",
-        f"exception: {type(exc).__module__}.{type(exc).__qualname__}",
-        "stack (most recent call last):",
-    ]
-    for frame in traceback.extract_tb(exc.__traceback__):
-        lines.append(f"  {frame.filename}:{frame.lineno} in {frame.name}")
-    try:
-        folder = log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"crash-{reference}.log"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    except OSError:
-        return reference, None
-    return reference, path
+    return crashlog.write(exc, log_dir(), "cim-desktop")

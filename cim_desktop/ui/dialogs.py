@@ -8,7 +8,7 @@ instead of hanging it. Open modals are tracked so that locking the vault can clo
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -31,6 +31,9 @@ class Shown:
     kind: str
     title: str
     text: str
+    # The smaller text under the main one; kept for tests that read the whole message, left
+    # out of comparisons so that a test can name a message by its main text.
+    informative: str = field(default="", compare=False)
 
 
 _answers: deque[Answer] = deque()
@@ -67,12 +70,13 @@ def reset() -> None:
     _shown.clear()
 
 
-def _seamed(kind: str, title: str, text: str, *, needs_answer: bool) -> Answer | None:
+def _seamed(kind: str, title: str, text: str, *, needs_answer: bool,
+            informative: str = "") -> Answer | None:
     if _answers:
-        _shown.append(Shown(kind, title, text))
+        _shown.append(Shown(kind, title, text, informative))
         return _answers.popleft()
     if _test_mode:
-        _shown.append(Shown(kind, title, text))
+        _shown.append(Shown(kind, title, text, informative))
         if needs_answer:
             raise AssertionError(f"unanswered {kind} dialog in a test: {title}: {text}")
         return Answer.OK
@@ -98,7 +102,7 @@ def _exec(box: QDialog) -> int:
 
 def _message(kind: str, parent: QWidget | None, title: str, text: str,
              informative: str = "") -> None:
-    if _seamed(kind, title, text, needs_answer=False) is not None:
+    if _seamed(kind, title, text, needs_answer=False, informative=informative) is not None:
         return
     box = QMessageBox(_ICONS[kind], f"{title} — {APP_TITLE}", text,
                       QMessageBox.StandardButton.Ok, parent)
