@@ -29,6 +29,8 @@ class Action(StrEnum):
     RESTORE = "restore"
     MIGRATE = "migrate"
     VERIFY = "verify"
+    # An officer's checkpoint-signing public key, recorded when it is made (store.checkpoint_keys)
+    CHECKPOINT_KEY = "checkpoint-key"
 
 
 class Outcome(StrEnum):
