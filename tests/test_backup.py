@@ -34,9 +34,9 @@ from cim_desktop.services.backup import (
     restore_backup,
 )
 from cim_desktop.services.backup_format import manifest_signature_valid, sign_manifest
+from cim_desktop.services.signing_keys import public_bytes
 from cim_desktop.services.vault import NewVault, unlock
 from cim_desktop.store import schema
-from cim_desktop.services.signing_keys import public_bytes
 from cim_desktop.store.checkpoints import Checkpoint
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.memory_keyring import MemoryKeyring

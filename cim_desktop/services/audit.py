@@ -214,10 +214,15 @@ def check_checkpoint(session: Session, cp: Checkpoint) -> CheckpointFinding:
     if bytes(row.hash) != cp.head:
         return refused("the row there differs: the trail was rewritten or rolled back (the "
                        f"checkpoint names {claimed} as its signer)")
-    recorded = signing_keys.recorded(session.db.conn, cp.signer_id, cp.seq)
-    if recorded is None or recorded != cp.signer_key:
+    recorded, contested = signing_keys.standing(session.db.conn, cp.signer_id, cp.signer_key,
+                                                cp.seq)
+    if not recorded:
         return refused(f"it is signed with a key the chain does not record for {claimed} at "
                        f"or before sequence {cp.seq}: no officer of this vault signed it")
+    if contested is not None:
+        return refused(f"it is signed with the key recorded for {claimed}, but {claimed}'s own "
+                       f"login at sequence {contested} found that "
+                       "key was not theirs: someone holding the vault key recorded it")
     return CheckpointFinding(cp.seq, cp.time, True, "", claimed)
 
 

@@ -73,4 +73,20 @@ def record_event(officer_id: str, key: Ed25519PrivateKey, occasion: str,
 
 
 def recorded(conn: Connection, officer_id: str, upto_seq: int | None = None) -> bytes | None:
-    return checkpoint_keys.latest(conn, officer_id, upto_seq)
+    """The public key the chain last recorded for ``officer_id`` at or before ``upto_seq``."""
+    found = checkpoint_keys.latest(conn, officer_id, upto_seq)
+    return found[1] if found else None
+
+
+def standing(conn: Connection, officer_id: str, public: bytes,
+             seq: int) -> tuple[bool, int | None]:
+    """Whether ``public`` may sign for ``officer_id`` at ``seq``: (recorded, contested at).
+
+    It must be the key last recorded for that officer at or before ``seq`` (recorded), and
+    no later login of that officer may have found the chain naming a key that was not
+    theirs (contested at: that login's sequence, or None).
+    """
+    found = checkpoint_keys.latest(conn, officer_id, seq)
+    if found is None or found[1] != public:
+        return False, None
+    return True, checkpoint_keys.contested_after(conn, officer_id, found[0])
