@@ -323,7 +323,6 @@ def _swap(paths: VaultPaths, tmp: Path, prepared: _Prepared, tag: str,
         placed.append(paths.public_key)
         atomic_write(paths.public_key, prepared.public_pem, mode=0o644)
         placed.append(paths.checkpoints)
-        paths.checkpoints.touch(mode=0o600)
         for cp in prepared.checkpoints:
             checkpoints.append(paths.checkpoints, cp)
         fsync_dir(paths.root)
