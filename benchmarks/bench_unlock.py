@@ -28,7 +28,7 @@ from benchmarks.common import ADMIN, ADMIN_PASSWORD, Figure, below, context, mak
 from cim_desktop.domain.audit import Action, AuditEvent
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.security.keyslots import unwrap_user
+from cim_desktop.security.keyslots import unwrap_user_with_signer
 from cim_desktop.services import vault
 from cim_desktop.services.paths import VaultPaths
 from cim_desktop.services.session import Session
@@ -97,7 +97,8 @@ def _run(runs: int, officers: int, team_rows: int, label: str) -> list[Figure]:
             assert slot is not None
             secret = keyring.get(slots.vault_id)
             start = time.perf_counter()
-            key = unwrap_user(slot, secret, ADMIN_PASSWORD, vault_id=slots.vault_id)
+            key, signer = unwrap_user_with_signer(slot, secret, ADMIN_PASSWORD,
+                                                  vault_id=slots.vault_id)
             unwrap.append(_ms(start))
 
             start = time.perf_counter()
@@ -107,7 +108,8 @@ def _run(runs: int, officers: int, team_rows: int, label: str) -> list[Figure]:
                 assert state.quick_check(db.conn)
             checking.append(_ms(opened))
             # The same private step unlock() takes after the database is open.
-            session = vault._start_session(paths, db, slots, slot.user_id, keyring, key)
+            session = vault._start_session(paths, db, slots, slot.user_id, keyring, key,
+                                           signer)
             done = time.perf_counter()
             session.close()
             after.append((done - start) * 1000.0)

@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", parents=[vault_opt, login],
                                        help="verify the hash chain (and checkpoints)")
     verify.add_argument("--checkpoint", metavar="FILE",
-                        help="a checkpoint file to check the trail against")
+                        help="checkpoints from outside this vault to check the trail against "
+                             "(a checkpoint file or a backup's manifest); the vault's own "
+                             "checkpoints.jsonl is always read")
     verify.set_defaults(handler=cmd_audit_verify)
     export = audit_commands.add_parser("export", parents=[vault_opt, login],
                                        help="export the whole trail")

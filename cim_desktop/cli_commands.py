@@ -134,7 +134,9 @@ def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
         result = backup.create_backup(session, Path(args.dest))
     ctx.say(f"Backup written: {result.path}")
     ctx.say(f"Manifest:       {result.manifest_path}")
-    ctx.say(f"Audit checkpoint at sequence {result.manifest['checkpoint']['seq']}.")
+    ctx.say(f"Audit checkpoint at sequence {result.manifest['checkpoint']['seq']}, signed by "
+            f"{args.user}. Kept apart from the vault, the manifest is a checkpoint from outside "
+            f"it: 'cim audit verify --checkpoint {result.manifest_path}' detects a roll-back.")
     return EXIT_OK
 
 
@@ -162,9 +164,8 @@ def cmd_audit_verify(args: argparse.Namespace, ctx: Context) -> int:
     with logged_in(args, ctx, Secrets(ctx, args.password_stdin)) as session:
         result = audit.verify(session, presented)
     ctx.say(result.summary())
-    for finding in result.checkpoints:
-        state = "ok" if finding.ok else f"FAILED: {finding.problem}"
-        ctx.say(f"  checkpoint at sequence {finding.seq} ({finding.time}): {state}")
+    for line in result.details():
+        ctx.say(line)
     return EXIT_OK if result.ok else EXIT_CHECK_FAILED
 
 

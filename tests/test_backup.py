@@ -34,6 +34,7 @@ from cim_desktop.services.backup import (
     restore_backup,
 )
 from cim_desktop.services.backup_format import manifest_signature_valid, sign_manifest
+from cim_desktop.services.signing_keys import public_bytes
 from cim_desktop.services.vault import NewVault, unlock
 from cim_desktop.store import schema
 from cim_desktop.store.checkpoints import Checkpoint
@@ -136,8 +137,10 @@ def test_round_trip_restores_counts_chain_and_slots(
         assert restore_row is not None and restore_row.action == "restore"
         assert restore_row.username == ADMIN
         assert result.head_seq == restore_row.seq
-        check = audit.verify(restored, audit.read_checkpoints(vault_dir / "checkpoints.jsonl"))
-        assert check.ok and len(check.checkpoints) == 2
+        check = audit.verify(restored, [Checkpoint.from_json(backed.result.manifest["checkpoint"])])
+        # The backup's checkpoint is in the restored file, and counts as one from outside.
+        assert check.ok and len(check.own) == 1 and len(check.checkpoints) == 1
+        assert check.checkpoints[0].signer == ADMIN
     finally:
         restored.lock()
     unlock(vault_dir, "bob", BOB_PASSWORD, keyring_store).lock()
@@ -241,9 +244,11 @@ def test_refuses_a_manifest_whose_checkpoint_does_not_match_the_chain(
     session = backed.vault.session
     first = session.db.audit.get(1)
     assert first is not None
-    # Properly signed by the vault's key, but for an earlier head than the backup's.
-    older = Checkpoint(session.vault_id, 1, bytes(first.hash), "2026-01-01T00:00:00.000000Z")
-    rewrite_manifest(backed, {"checkpoint": older.signed(session.signing_key()).to_json()},
+    # Properly signed by the officer's key, but for an earlier head than the backup's.
+    assert session.signer is not None
+    older = Checkpoint(session.vault_id, 1, bytes(first.hash), "2026-01-01T00:00:00.000000Z",
+                       session.officer.id, public_bytes(session.signer))
+    rewrite_manifest(backed, {"checkpoint": older.signed(session.signer).to_json()},
                      resign=True)
     _refused(backed, vault_dir, keyring_store, "checkpoint is for sequence 1 ")
 

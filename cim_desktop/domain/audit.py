@@ -31,6 +31,8 @@ class Action(StrEnum):
     VERIFY = "verify"
     STATE_MISMATCH = "state-mismatch"
     STATE_RECONCILED = "state-reconciled"
+    # An officer's checkpoint-signing public key, recorded when it is made (store.checkpoint_keys)
+    CHECKPOINT_KEY = "checkpoint-key"
 
 
 class Outcome(StrEnum):

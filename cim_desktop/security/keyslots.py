@@ -7,6 +7,10 @@ the outer layer can be re-wrapped under a new device secret without anyone's pas
 what recovery on a new workstation has to do. The recovery slot wraps K together with D under
 the stretched recovery code alone.
 
+A user slot may also hold the officer's own checkpoint-signing key (Ed25519), sealed under
+HKDF(D || Argon2id(password)) with its own info string: not under K, so holding the vault key
+is not enough to sign a checkpoint in an officer's name. See ``services.signing_keys``.
+
 Associated data binds every layer to the vault id, the slot owner and the layer's purpose, so a
 slot copied between vaults or officers does not open.
 """
@@ -35,6 +39,7 @@ NONCE_BYTES = 12
 _PASSWORD_INFO = b"cim-desktop/v1/password-layer"
 _DEVICE_INFO = b"cim-desktop/v1/device-layer"
 _RECOVERY_INFO = b"cim-desktop/v1/recovery-slot"
+_SIGNER_INFO = b"cim-desktop/v1/checkpoint-signing-key"
 
 
 def _b64(data: bytes) -> str:
@@ -73,14 +78,19 @@ class UserSlot:
     username: str
     kdf: KdfParams
     wrapped: bytes  # outer layer: nonce || AES-GCM(device key, inner)
+    # nonce || AES-GCM(signer key, Ed25519 private bytes); absent until first made
+    signing_key: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "user_id": self.user_id,
             "username": self.username,
             "kdf": self.kdf.to_json(),
             "wrapped": _b64(self.wrapped),
         }
+        if self.signing_key is not None:
+            data["signing_key"] = _b64(self.signing_key)
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> UserSlot:
@@ -90,8 +100,9 @@ class UserSlot:
                 str(data["username"]),
                 KdfParams.from_json(data["kdf"]),
                 _unb64(data["wrapped"]),
+                _unb64(data["signing_key"]) if data.get("signing_key") is not None else None,
             )
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, AttributeError):
             raise VaultCorrupt("The key-slot file is damaged (bad user slot).") from None
 
 
@@ -111,6 +122,11 @@ class RecoverySlot:
             raise VaultCorrupt("The key-slot file is damaged (bad recovery slot).") from None
 
 
+def _signer_key(device_secret: bytes, stretched: bytes, vault_id: str) -> bytes:
+    # D is mixed in so that vault.keys alone gives no offline test of the password.
+    return hkdf(device_secret + stretched, _SIGNER_INFO + b"|" + vault_id.encode())
+
+
 def wrap_for_user(
     vault_key: bytes,
     device_secret: bytes,
@@ -121,11 +137,27 @@ def wrap_for_user(
     username: str,
     kdf: KdfParams | None = None,
 ) -> UserSlot:
+    return wrap_for_user_with_signer(vault_key, device_secret, password, vault_id=vault_id,
+                                     user_id=user_id, username=username, kdf=kdf)[0]
+
+
+def wrap_for_user_with_signer(
+    vault_key: bytes,
+    device_secret: bytes,
+    password: str,
+    *,
+    vault_id: str,
+    user_id: str,
+    username: str,
+    kdf: KdfParams | None = None,
+) -> tuple[UserSlot, bytes]:
+    """The slot (without a signing key) and the key that seals this officer's signing key."""
     kdf = kdf or KdfParams.fresh()
-    password_key = hkdf(kdf.stretch(_password_bytes(password)), _PASSWORD_INFO)
+    stretched = kdf.stretch(_password_bytes(password))
+    password_key = hkdf(stretched, _PASSWORD_INFO)
     inner = _seal(password_key, vault_key, _ad(vault_id, user_id, "password"))
     outer = _seal(_device_key(device_secret, vault_id), inner, _ad(vault_id, user_id, "device"))
-    return UserSlot(user_id, username, kdf, outer)
+    return UserSlot(user_id, username, kdf, outer), _signer_key(device_secret, stretched, vault_id)
 
 
 def _password_bytes(password: str) -> bytes:
@@ -145,15 +177,37 @@ def _peel_device_layer(slot: UserSlot, device_secret: bytes, vault_id: str) -> b
 
 
 def unwrap_user(slot: UserSlot, device_secret: bytes, password: str, *, vault_id: str) -> bytes:
+    return unwrap_user_with_signer(slot, device_secret, password, vault_id=vault_id)[0]
+
+
+def unwrap_user_with_signer(slot: UserSlot, device_secret: bytes, password: str, *,
+                            vault_id: str) -> tuple[bytes, bytes]:
+    """(vault key, key sealing this officer's signing key); one Argon2id run for both."""
     inner = _peel_device_layer(slot, device_secret, vault_id)
-    password_key = hkdf(slot.kdf.stretch(_password_bytes(password)), _PASSWORD_INFO)
+    stretched = slot.kdf.stretch(_password_bytes(password))
+    password_key = hkdf(stretched, _PASSWORD_INFO)
     try:
         key = _open(password_key, inner, _ad(vault_id, slot.user_id, "password"))
     except InvalidTag:
         raise WrongCredentials() from None
     if len(key) != KEY_BYTES:
         raise VaultCorrupt("The key-slot file is damaged (bad key length).")
-    return key
+    return key, _signer_key(device_secret, stretched, vault_id)
+
+
+def seal_signing_key(signer_key: bytes, private: bytes, *, vault_id: str, user_id: str) -> bytes:
+    """Seal an officer's raw Ed25519 private key for the ``signing_key`` field of their slot."""
+    return _seal(signer_key, private, _ad(vault_id, user_id, "checkpoint-signing-key"))
+
+
+def open_signing_key(signer_key: bytes, sealed: bytes, *, vault_id: str,
+                     user_id: str) -> bytes | None:
+    """The raw private key, or None when it does not open (another password or device)."""
+    try:
+        private = _open(signer_key, sealed, _ad(vault_id, user_id, "checkpoint-signing-key"))
+    except InvalidTag:
+        return None
+    return private if len(private) == KEY_BYTES else None
 
 
 def reseat_device_layer(

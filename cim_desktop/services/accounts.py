@@ -25,8 +25,9 @@ from cim_desktop.domain.officers import Officer, OfficerStatus
 from cim_desktop.domain.passwords import check_new_password
 from cim_desktop.domain.roles import Role
 from cim_desktop.errors import InvalidInput, WrongCredentials
-from cim_desktop.security.keyslots import wrap_for_user
+from cim_desktop.security.keyslots import wrap_for_user, wrap_for_user_with_signer
 from cim_desktop.security.slotfile import check_username, exclusive
+from cim_desktop.services import signing_keys
 from cim_desktop.services.approval import Approval
 from cim_desktop.services.officers import (
     ADMINS,
@@ -39,7 +40,7 @@ from cim_desktop.services.officers import (
     deny,
 )
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import authenticate, load_slots
+from cim_desktop.services.vault import authenticate_with_signer, load_slots
 from cim_desktop.store.accreditations import AccreditationRepository
 
 _ACCREDITATION_FIELDS = ["course", "completed_on", "hours", "expires_on"]
@@ -90,12 +91,17 @@ def add_officer(session: Session, username: str, password: str, roles: Iterable[
         slots = load_slots(session.paths)
         if slots.find_user(username) is not None:
             raise InvalidInput(f"An officer with the username '{username}' already exists.")
-        slots.users[officer.id] = wrap_for_user(
+        slot, signer_key = wrap_for_user_with_signer(
             session.vault_key, session.keyring.get(session.vault_id), password,
             vault_id=session.vault_id, user_id=officer.id, username=username,
         )
+        new_signer = signing_keys.new_key()
+        slots.users[officer.id] = signing_keys.seal_into(slot, signer_key, new_signer,
+                                                         session.vault_id)
         with session.change(AuditEvent(Action.CREATE, "officer", officer.id, detail), acting):
             session.db.officers.add(officer, granted_by=session.officer.id)
+            session.db.audit.append(session.actor_as(acting), signing_keys.record_event(
+                officer.id, new_signer, signing_keys.MADE_FOR_NEW_OFFICER))
             repo = AccreditationRepository(session.db.conn)
             for record in records:
                 repo.add(record)
@@ -118,7 +124,9 @@ def list_officers(session: Session) -> list[Officer]:
 def change_password(session: Session, current: str, new: str) -> None:
     """Change the logged-in officer's own password: the current one must unwrap their slot.
 
-    A wrong current password counts towards their lockout, as at login.
+    A wrong current password counts towards their lockout, as at login. The officer's
+    checkpoint-signing key is re-sealed under the new password; after a temporary password
+    (which an administrator knew) it is replaced by a new key, recorded in the chain.
     """
     officer = session.officer
     if not current:
@@ -129,20 +137,33 @@ def change_password(session: Session, current: str, new: str) -> None:
     with exclusive(session.paths.keys):
         slots = load_slots(session.paths)
         try:
-            authenticate(session.paths, slots, officer.username, current, session.keyring)
+            _, _, old_signer_key = authenticate_with_signer(
+                session.paths, slots, officer.username, current, session.keyring)
         except WrongCredentials:
             raise InvalidInput("Current password: that is not your current password.") \
                 from None
-        slots.users[officer.id] = wrap_for_user(
+        signer = None if officer.must_change_password else signing_keys.open_from(
+            slots.users[officer.id], old_signer_key, session.vault_id)
+        made = signer is None
+        signer = signer or signing_keys.new_key()
+        slot, signer_key = wrap_for_user_with_signer(
             session.vault_key, session.keyring.get(session.vault_id), new,
             vault_id=session.vault_id, user_id=officer.id, username=officer.username,
         )
+        slots.users[officer.id] = signing_keys.seal_into(slot, signer_key, signer,
+                                                         session.vault_id)
         event = AuditEvent(Action.UPDATE, "officer", officer.id,
                            {"change": "password", "forced": officer.must_change_password})
         with session.change(event):
             session.db.officers.set_must_change_password(officer.id, False)
+            if made:
+                occasion = (signing_keys.MADE_AFTER_TEMPORARY if officer.must_change_password
+                            else signing_keys.MADE_AT_PASSWORD_CHANGE)
+                session.db.audit.append(session.actor, signing_keys.record_event(
+                    officer.id, signer, occasion))
             slots.save(session.paths.keys)
     session.officer = replace(session.officer, must_change_password=False)
+    session.signer = signer
 
 
 def reset_password(session: Session, officer_id: str, temporary: str,
@@ -166,6 +187,8 @@ def reset_password(session: Session, officer_id: str, temporary: str,
         slots = load_slots(session.paths)
         if officer_id not in slots.users:
             raise InvalidInput(f"'{officer.username}' has no key slot on this vault.")
+        # The new slot holds no checkpoint-signing key: the administrator knows the temporary
+        # password, so the officer's next login makes a new key and records it.
         slots.users[officer_id] = wrap_for_user(
             session.vault_key, session.keyring.get(session.vault_id), temporary,
             vault_id=session.vault_id, user_id=officer_id, username=officer.username,

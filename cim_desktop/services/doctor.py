@@ -130,13 +130,20 @@ def _checkpoints(session: Session) -> DoctorCheck:
         found = audit.read_checkpoints(path)
     except CimError as exc:
         return DoctorCheck("checkpoints", Status.FAIL, exc.message)
+    # Old-format lines were signed with the vault's own key: not evidence, not damage either.
+    current = [cp for cp in found if not cp.old_format]
     with session.db.reading():
-        findings = [audit.check_checkpoint(session, cp) for cp in found]
+        findings = [audit.check_checkpoint(session, cp) for cp in current]
     bad = [f for f in findings if not f.ok]
     if bad:
         return DoctorCheck("checkpoints", Status.FAIL,
                            f"checkpoint at sequence {bad[0].seq}: {bad[0].problem}")
-    return DoctorCheck("checkpoints", Status.OK, f"{len(findings)} checkpoint(s) match")
+    old = len(found) - len(current)
+    ignored = f"; {old} old-format checkpoint(s) ignored" if old else ""
+    return DoctorCheck("checkpoints", Status.OK,
+                       f"{len(findings)} checkpoint(s) match{ignored}; they cannot rule out a "
+                       "roll-back (check against a backup's checkpoint: cim audit verify "
+                       "--checkpoint)")
 
 
 def _last_backup(session: Session) -> DoctorCheck:

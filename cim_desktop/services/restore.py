@@ -2,7 +2,10 @@
 
 Everything is proved on a private copy before anything in the vault folder changes: the file's
 SHA-256 and the manifest's signature, SQLCipher's page check and SQLite's structural check, the
-whole audit chain, and that the chain ends exactly at the checkpoint taken with the backup.
+whole audit chain, and that the chain ends exactly at the checkpoint taken with the backup
+(signed by the officer who made it, with the key the backup's chain records for them). That
+checkpoint is written into the restored vault's checkpoint file; kept with the backup, it is
+also a checkpoint from outside the vault for ``cim audit verify --checkpoint <manifest>``.
 Only then are the current files renamed aside (kept, never overwritten) and the copy moved in.
 """
 
@@ -16,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from cim_desktop.domain.audit import Action, AuditEvent
-from cim_desktop.domain.clock import iso_utc, utc_now
+from cim_desktop.domain.clock import utc_now
 from cim_desktop.domain.officers import OfficerStatus
 from cim_desktop.domain.roles import Role
 from cim_desktop.errors import (
@@ -42,6 +45,7 @@ from cim_desktop.security.keyslots import (
     wrap_recovery,
 )
 from cim_desktop.security.slotfile import SlotFile, exclusive
+from cim_desktop.services import signing_keys
 from cim_desktop.services.backup_format import (
     BACKUP_SUFFIX,
     FORMAT,
@@ -92,9 +96,10 @@ class _Keys:
 class _Prepared:
     slots: SlotFile
     public_pem: bytes
-    checkpoints: tuple[Checkpoint, Checkpoint]  # the backup's, then the one after RESTORE
+    checkpoints: tuple[Checkpoint, ...]  # the backup's (format 2 only)
     new_secret: bytes | None
     counts: dict[str, int]
+    head_seq: int  # the RESTORE row
 
 
 # -- reading the backup ----------------------------------------------------------------------
@@ -193,14 +198,22 @@ def _check_copy(db: VaultDatabase, manifest: dict[str, Any], cp: Checkpoint) -> 
     if not chain.ok:
         raise IntegrityFailure(f"The backup's audit chain is broken at sequence "
                                f"{chain.first_bad_seq}: {chain.problem}." + _UNCHANGED)
-    if not cp.signature_valid(public):
-        raise IntegrityFailure("The checkpoint in the backup manifest is not signed by this "
-                               "vault." + _UNCHANGED)
     if chain.head_seq != cp.seq or chain.head_hash != cp.head:
         raise IntegrityFailure(
             f"The backup's audit chain ends at sequence {chain.head_seq}, but the manifest's "
             f"checkpoint is for sequence {cp.seq} with another head: the backup and its "
             "manifest do not belong together." + _UNCHANGED)
+    # A format-1 checkpoint was signed with the vault's own key, as the manifest is; a
+    # format-2 one by an officer whose key the backup's own chain must record.
+    if cp.old_format:
+        signed = cp.signature_valid(public)
+    else:
+        with db.reading():
+            known = signing_keys.recorded(db.conn, cp.signer_id, cp.seq)
+        signed = cp.signature_valid() and known == cp.signer_key
+    if not signed:
+        raise IntegrityFailure("The checkpoint in the backup manifest is not signed by an "
+                               "officer of this vault." + _UNCHANGED)
     if db.schema_version() != manifest.get("schema_version"):
         raise IntegrityFailure("The backup's schema version differs from its manifest."
                                + _UNCHANGED)
@@ -255,12 +268,11 @@ def _prepare(tmp: Path, manifest: dict[str, Any], cp: Checkpoint, slots: SlotFil
         )
         with db.transaction():
             row = db.audit.append(actor, event)
-        signing = Ed25519PrivateKey.from_private_bytes(
-            bytes.fromhex(db.meta.require("signing_key")))
-        after = Checkpoint(slots.vault_id, row.seq, row.hash, iso_utc(utc_now())).signed(signing)
+        # No checkpoint is signed over the RESTORE row here: no officer's signing key is open
+        # (a recovery code opens none). The next lock signs one.
     finally:
         db.close()
-    return _Prepared(slots, pem, (cp, after), fresh, counts)
+    return _Prepared(slots, pem, () if cp.old_format else (cp,), fresh, counts, row.seq)
 
 
 # -- swapping it in ----------------------------------------------------------------------------
@@ -388,7 +400,7 @@ def restore_backup(
                 paths.root.rmdir()
         raise
     by_code = keys.user_id is None
-    return RestoreResult(vault_id, source, replaced, prepared.checkpoints[1].seq,
+    return RestoreResult(vault_id, source, replaced, prepared.head_seq,
                          prepared.counts, by_code, len(prepared.slots.users) if by_code else 0)
 
 

@@ -20,6 +20,7 @@ from cim_desktop.domain.officers import Officer
 from cim_desktop.domain.roles import Role
 from cim_desktop.errors import PermissionDenied
 from cim_desktop.security.device_secret import DeviceSecretStore
+from cim_desktop.services import signing_keys
 from cim_desktop.services.paths import VaultPaths
 from cim_desktop.store import checkpoints
 from cim_desktop.store.audit_chain import Actor
@@ -36,6 +37,8 @@ class Session:
     officer: Officer
     keyring: DeviceSecretStore
     vault_key: bytes = field(repr=False)
+    # This officer's own checkpoint-signing key (services.signing_keys); set at login.
+    signer: Ed25519PrivateKey | None = field(default=None, repr=False)
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     closed: bool = False
 
@@ -94,14 +97,22 @@ class Session:
 
     # -- checkpoints and locking ---------------------------------------------------------
     def signing_key(self) -> Ed25519PrivateKey:
+        """The vault's own key (``meta.signing_key``, public half in ``vault.pub``).
+
+        It signs backup manifests only. Anyone holding the vault key K can read it, so it
+        proves that a manifest was made with K, not by whom; checkpoints use ``signer``.
+        """
         raw = bytes.fromhex(self.db.meta.require("signing_key"))
         return Ed25519PrivateKey.from_private_bytes(raw)
 
     def checkpoint(self) -> Checkpoint:
-        """Sign the current chain head and append it to the checkpoint file."""
+        """Sign the current chain head with this officer's key; append it to the file."""
         self._check_open()
+        if self.signer is None:
+            raise PermissionDenied("This session has no checkpoint-signing key.")
         seq, head = self.db.audit.head()
-        cp = Checkpoint(self.vault_id, seq, head, iso_utc(utc_now())).signed(self.signing_key())
+        cp = Checkpoint(self.vault_id, seq, head, iso_utc(utc_now()), self.officer.id,
+                        signing_keys.public_bytes(self.signer)).signed(self.signer)
         checkpoints.append(self.paths.checkpoints, cp)
         return cp
 
@@ -120,6 +131,7 @@ class Session:
             self.closed = True
             self.db.close()
             self.vault_key = b""
+            self.signer = None
 
     def _check_open(self) -> None:
         if self.closed:

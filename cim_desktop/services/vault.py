@@ -37,12 +37,12 @@ from cim_desktop.security.keyslots import (
     KEY_BYTES,
     reseat_device_layer,
     unwrap_recovery,
-    unwrap_user,
-    wrap_for_user,
+    unwrap_user_with_signer,
+    wrap_for_user_with_signer,
     wrap_recovery,
 )
 from cim_desktop.security.slotfile import SlotFile, check_username, exclusive
-from cim_desktop.services import memory_security, state_check
+from cim_desktop.services import memory_security, signing_keys, state_check
 from cim_desktop.services.paths import VaultPaths
 from cim_desktop.services.session import Session
 from cim_desktop.store import checkpoints
@@ -92,10 +92,13 @@ def create_vault(
         recovery=wrap_recovery(vault_key, device_secret, recovery_code.secret_bytes(code),
                                vault_id=vault_id),
     )
-    slot_file.users[admin_id] = wrap_for_user(
+    admin_slot, signer_key = wrap_for_user_with_signer(
         vault_key, device_secret, admin_password,
         vault_id=vault_id, user_id=admin_id, username=username,
     )
+    officer_signer = signing_keys.new_key()
+    slot_file.users[admin_id] = signing_keys.seal_into(admin_slot, signer_key, officer_signer,
+                                                       vault_id)
     keyring.put(vault_id, device_secret)
     db: VaultDatabase | None = None
     try:
@@ -115,7 +118,7 @@ def create_vault(
             serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
             serialization.NoEncryption(),
         )
-        session = Session(paths, db, admin, keyring, vault_key)
+        session = Session(paths, db, admin, keyring, vault_key, officer_signer)
         with db.transaction():
             db.meta.set("unit_name", unit_name)
             db.meta.set("created_at", now)
@@ -127,6 +130,8 @@ def create_vault(
                                               {"schema": db.schema_version()}))
             db.audit.append(actor, AuditEvent(Action.CREATE, "officer", admin_id,
                                               {"roles": [Role.ADMINISTRATOR.value]}))
+            db.audit.append(actor, signing_keys.record_event(
+                admin_id, officer_signer, signing_keys.MADE_AT_CREATION))
             db.audit.append(actor, AuditEvent(Action.LOGIN, "session", session.session_id))
         with exclusive(paths.keys):
             slot_file.save(paths.keys)
@@ -182,16 +187,24 @@ def unlock(root: Path, username: str, password: str,
 def _unlock(paths: VaultPaths, username: str, password: str,
             keyring: DeviceSecretStore) -> Session:
     slots = load_slots(paths)
-    user_id, vault_key = authenticate(paths, slots, username, password, keyring)
+    user_id, vault_key, signer_key = authenticate_with_signer(paths, slots, username, password,
+                                                              keyring)
     memory_security.start(slots)
     db = VaultDatabase.open(paths.db, vault_key, slots.vault_id)
-    return _start_session(paths, db, slots, user_id, keyring, vault_key)
+    return _start_session(paths, db, slots, user_id, keyring, vault_key, signer_key)
 
 
 def authenticate(paths: VaultPaths, slots: SlotFile, username: str, password: str,
                  keyring: DeviceSecretStore) -> tuple[str, bytes]:
     """Unwrap ``username``'s slot: (officer id, vault key). Counts failures; the caller
     holds the slot file's lock."""
+    user_id, vault_key, _ = authenticate_with_signer(paths, slots, username, password, keyring)
+    return user_id, vault_key
+
+
+def authenticate_with_signer(paths: VaultPaths, slots: SlotFile, username: str, password: str,
+                             keyring: DeviceSecretStore) -> tuple[str, bytes, bytes]:
+    """As ``authenticate``, plus the key that seals this officer's checkpoint-signing key."""
     slot = slots.find_user(username)
     if slot is None:
         # Spend the same effort as a real attempt so timing does not reveal usernames.
@@ -208,7 +221,8 @@ def authenticate(paths: VaultPaths, slots: SlotFile, username: str, password: st
         raise AccountLocked(slot.username)
     device_secret = keyring.get(slots.vault_id)
     try:
-        vault_key = unwrap_user(slot, device_secret, password, vault_id=slots.vault_id)
+        vault_key, signer_key = unwrap_user_with_signer(slot, device_secret, password,
+                                                        vault_id=slots.vault_id)
     except WrongCredentials:
         now = utc_now()
         lock.failures = [*recent_failures(lock.failures, now, slots.lockout_policy), now]
@@ -225,7 +239,7 @@ def authenticate(paths: VaultPaths, slots: SlotFile, username: str, password: st
     if lock.failures:
         lock.failures = []
         slots.save(paths.keys)
-    return slot.user_id, vault_key
+    return slot.user_id, vault_key, signer_key
 
 
 def confirm_password(paths: VaultPaths, username: str, password: str,
@@ -242,7 +256,7 @@ def confirm_password(paths: VaultPaths, username: str, password: str,
 
 
 def _start_session(paths: VaultPaths, db: VaultDatabase, slots: SlotFile, user_id: str,
-                   keyring: DeviceSecretStore, vault_key: bytes) -> Session:
+                   keyring: DeviceSecretStore, vault_key: bytes, signer_key: bytes) -> Session:
     try:
         # Before anything else is written: a granting row put back from an older copy of a
         # page must not let its officer in, and the first row appended must not bless it.
@@ -264,16 +278,43 @@ def _start_session(paths: VaultPaths, db: VaultDatabase, slots: SlotFile, user_i
             old, new, copy = db.migrated
             session.record(AuditEvent(Action.MIGRATE, "vault", db.vault_id,
                                       {"from": old, "to": new, "copy": copy.name}))
+        made_key = _seat_signer(session, slots, signer_key)
         memory = memory_security.reconcile(db, slots)
         session.record(AuditEvent(Action.LOGIN, "session", session.session_id,
                                   memory.login_detail()))
         # ``authenticate`` already cleared this officer's failure count.
-        if flushed or memory.mirror_repaired:
+        if flushed or made_key or memory.mirror_repaired:
             slots.save(paths.keys)
         return session
     except BaseException:
         db.close()
         raise
+
+
+def _seat_signer(session: Session, slots: SlotFile, signer_key: bytes) -> bool:
+    """Open (or make and record) the officer's checkpoint-signing key; True if the slot changed.
+
+    A key that opens but is not the one the chain last recorded for this officer means the
+    chain was rolled back or rewritten (or a key record forged): the key is recorded again
+    with a failed outcome, so the finding reaches the chain and this officer's checkpoints
+    verify from here on.
+    """
+    officer_id = session.officer.id
+    slot = slots.users[officer_id]
+    key = signing_keys.open_from(slot, signer_key, session.vault_id)
+    if key is None:
+        key = signing_keys.new_key()
+        slots.users[officer_id] = signing_keys.seal_into(slot, signer_key, key, session.vault_id)
+        session.record(signing_keys.record_event(officer_id, key, signing_keys.MADE_AT_LOGIN))
+        session.signer = key
+        return True
+    with session.db.reading():
+        known = signing_keys.recorded(session.db.conn, officer_id)
+    if known != signing_keys.public_bytes(key):
+        session.record(signing_keys.record_event(officer_id, key, signing_keys.RE_RECORDED,
+                                                 Outcome.FAILED))
+    session.signer = key
+    return False
 
 
 def flush_pending(db: VaultDatabase, slots: SlotFile) -> bool:

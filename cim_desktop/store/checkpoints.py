@@ -1,8 +1,15 @@
 """Signed checkpoints of the audit chain head, appended to ``checkpoints.jsonl``.
 
-A checkpoint is (vault id, sequence, head hash, time) signed with the vault's Ed25519 key.
-Presented later, it proves the chain still reaches that row with that hash, which is what
-catches truncation and a roll-back of the whole file to an older copy.
+A checkpoint is (vault id, sequence, head hash, time, signer) signed with the signing officer's
+own Ed25519 key, whose private half is sealed under that officer's password (see
+``security.keyslots``), never under the vault key. Presented later, it proves the chain still
+reaches that row with that hash, which is what catches truncation and a roll-back of the whole
+file to an older copy; and a checkpoint forged by someone holding the vault key names the
+officer whose password was used, or is refused (``services.audit.check_checkpoint``).
+
+Format 1 checkpoints were signed with the vault's own key, which anyone holding the vault key
+can use; they are read only so that they can be named and refused (and so that a backup made
+before format 2, whose manifest is signed with that same key anyway, can still be restored).
 """
 
 from __future__ import annotations
@@ -20,7 +27,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cim_desktop.errors import InvalidInput, StorageFull
 from cim_desktop.security.atomic import fsync_dir
 
-FORMAT = "cim-desktop-checkpoint/1"
+FORMAT = "cim-desktop-checkpoint/2"
+OLD_FORMAT = "cim-desktop-checkpoint/1"
+OLD_FORMAT_REFUSED = ("it is an old-format checkpoint signed with the vault's own key, which "
+                      "anyone holding the vault key can use, so it proves nothing")
+# A line is one small JSON object; anything far larger is not a checkpoint.
+_MAX_LINE = 4096
+_MAX_FILE = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -29,42 +42,72 @@ class Checkpoint:
     seq: int
     head: bytes
     time: str
+    signer_id: str = ""  # the officer who signed it
+    signer_key: bytes = b""  # their raw Ed25519 public key
     signature: bytes = b""
+    format: str = FORMAT
+
+    @property
+    def old_format(self) -> bool:
+        return self.format == OLD_FORMAT
 
     def message(self) -> bytes:
-        return f"{FORMAT}|{self.vault_id}|{self.seq}|{self.head.hex()}|{self.time}".encode()
+        if self.old_format:
+            return f"{OLD_FORMAT}|{self.vault_id}|{self.seq}|{self.head.hex()}|{self.time}".encode()
+        return (f"{FORMAT}|{self.vault_id}|{self.seq}|{self.head.hex()}|{self.time}|"
+                f"{self.signer_id}|{self.signer_key.hex()}").encode()
 
     def signed(self, key: Ed25519PrivateKey) -> Checkpoint:
-        return Checkpoint(self.vault_id, self.seq, self.head, self.time, key.sign(self.message()))
+        return Checkpoint(self.vault_id, self.seq, self.head, self.time, self.signer_id,
+                          self.signer_key, key.sign(self.message()), self.format)
 
-    def signature_valid(self, public: Ed25519PublicKey) -> bool:
+    def signature_valid(self, public: Ed25519PublicKey | None = None) -> bool:
+        """Check against ``public`` or, by default, the signer key the checkpoint names.
+
+        A valid signature alone proves only that the holder of that key signed; whether the
+        key is an officer's is for the chain to say.
+        """
         try:
-            public.verify(self.signature, self.message())
-        except InvalidSignature:
+            key = public or Ed25519PublicKey.from_public_bytes(self.signer_key)
+            key.verify(self.signature, self.message())
+        except (InvalidSignature, ValueError):
             return False
         return True
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
+        data: dict[str, Any] = {
+            "format": self.format,
             "vault_id": self.vault_id,
             "seq": self.seq,
             "head": self.head.hex(),
             "time": self.time,
             "sig": self.signature.hex(),
         }
+        if not self.old_format:
+            data["signer"] = self.signer_id
+            data["signer_key"] = self.signer_key.hex()
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> Checkpoint:
         try:
-            if data["format"] != FORMAT:
+            fmt = data["format"]
+            if fmt not in (FORMAT, OLD_FORMAT):
                 raise InvalidInput("This is not a cim-desktop checkpoint.")
+            seq = data["seq"]
+            if type(seq) is not int or not 0 <= seq < 2**63:
+                raise ValueError
+            head = bytes.fromhex(data["head"])
+            old = fmt == OLD_FORMAT
             return cls(
                 str(data["vault_id"]),
-                int(data["seq"]),
-                bytes.fromhex(data["head"]),
+                seq,
+                head,
                 str(data["time"]),
+                "" if old else str(data["signer"]),
+                b"" if old else bytes.fromhex(data["signer_key"]),
                 bytes.fromhex(data["sig"]),
+                fmt,
             )
         except (KeyError, TypeError, ValueError):
             raise InvalidInput("The checkpoint is damaged or not a cim-desktop checkpoint.") \
@@ -87,11 +130,30 @@ def append(path: Path, checkpoint: Checkpoint) -> None:
         raise
 
 
-def read(path: Path) -> list[Checkpoint]:
-    """Read a checkpoint file (one JSON object a line) or a single JSON checkpoint."""
+def _decode(text: str) -> Any:
     try:
+        return json.loads(text)
+    except RecursionError:  # absurdly nested input: not a checkpoint either
+        raise json.JSONDecodeError("too deeply nested", text[:20], 0) from None
+
+
+def _one(data: Any) -> Checkpoint:
+    # A backup manifest carries its checkpoint under "checkpoint"; accept it as it is.
+    if isinstance(data, dict) and isinstance(data.get("checkpoint"), dict):
+        data = data["checkpoint"]
+    return Checkpoint.from_json(data)
+
+
+def read(path: Path, *, missing_ok: bool = False) -> list[Checkpoint]:
+    """Read a checkpoint file (one JSON object a line), a single JSON checkpoint, or a backup
+    manifest (its checkpoint). ``missing_ok``: a missing file holds no checkpoint."""
+    try:
+        if path.stat().st_size > _MAX_FILE:
+            raise InvalidInput(f"{path} is too large to be a checkpoint file.")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if missing_ok:
+            return []
         raise InvalidInput(f"The checkpoint file {path} does not exist.") from None
     except (OSError, UnicodeDecodeError):
         raise InvalidInput(f"The checkpoint file {path} cannot be read.") from None
@@ -100,24 +162,25 @@ def read(path: Path) -> list[Checkpoint]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            if len(line) > _MAX_LINE:
+                raise json.JSONDecodeError("line too long", "", 0)
+            data = _decode(line)
         except json.JSONDecodeError:
             if number == 1:
                 try:
-                    data = json.loads(text)
+                    data = _decode(text)
                 except json.JSONDecodeError:
                     raise InvalidInput(f"{path} is not a checkpoint file.") from None
-                found.append(Checkpoint.from_json(data.get("checkpoint", data)))
-                return found
+                return [_one(data)]
             raise InvalidInput(f"Line {number} of {path} is not a checkpoint.") from None
-        found.append(Checkpoint.from_json(data.get("checkpoint", data)))
-    if not found:
+        found.append(_one(data))
+    if not found and not missing_ok:
         raise InvalidInput(f"{path} holds no checkpoint.")
     return found
 
 
 def load_public_key(pem: bytes) -> Ed25519PublicKey | None:
-    """The vault's checkpoint-verifying key from its PEM text, or None if it is not one."""
+    """The vault's own public key (``vault.pub``, backup manifests) from its PEM text, or None."""
     try:
         key = serialization.load_pem_public_key(pem)
     except ValueError:

@@ -276,9 +276,7 @@ class AuditScreen(QWidget):
             return
 
         def run() -> VerifyResult:
-            presented = (audit.read_checkpoints(session.paths.checkpoints)
-                         if session.paths.checkpoints.exists() else [])
-            return audit.verify(session, presented)
+            return audit.verify(session)  # reads the vault's own checkpoint file
 
         self.verify_button.setEnabled(False)
         self.chain_title.setText("Verifying the audit chain…")
@@ -303,7 +301,8 @@ class AuditScreen(QWidget):
         self.changed.emit("audit")
         if announce or not result.ok:
             show = dialogs.information if result.ok else dialogs.critical
-            show(self, "Audit chain", self.chain_title.text() + ".", result.summary())
+            show(self, "Audit chain", self.chain_title.text() + ".",
+                 "\n".join([result.summary(), *result.details()]))
 
     def _verify_failed(self, exc: BaseException) -> None:
         self.verify_button.setEnabled(True)
