@@ -83,10 +83,12 @@ class Stolen:
                   "session_id": "", "action": "", "entity_type": "", "entity_id": "",
                   "detail": "{}", "reason": "", "outcome": "ok", **fields}
         row = tuple(values[c] for c in COLS)
-        digest = row_hash(prev, row)
         conn = self.connect()
-        conn.execute(f"INSERT INTO audit ({', '.join(COLS)}, prev_hash, hash) "
-                     f"VALUES ({', '.join('?' * (len(COLS) + 2))})", (*row, prev, digest))
+        # A careful forger carries the granting-row state forward, as the application does.
+        (state,) = conn.execute("SELECT state FROM audit WHERE seq = ?", (seq,)).fetchone()
+        digest = row_hash(prev, row, state)
+        conn.execute(f"INSERT INTO audit ({', '.join(COLS)}, prev_hash, hash, state) "
+                     f"VALUES ({', '.join('?' * (len(COLS) + 3))})", (*row, prev, digest, state))
         conn.close()
         return seq + 1, digest
 
@@ -95,9 +97,9 @@ class Stolen:
         conn = self.connect()
         conn.execute("UPDATE audit SET detail = ? WHERE seq = ?", (detail, seq))
         prev = genesis(self.vault_id)
-        for values in conn.execute(f"SELECT {', '.join(COLS)} FROM audit ORDER BY seq") \
-                .fetchall():
-            digest = row_hash(prev, tuple(values))
+        for *values, state, bound in conn.execute(
+                f"SELECT {', '.join(COLS)}, state, bound FROM audit ORDER BY seq").fetchall():
+            digest = row_hash(prev, tuple(values), state, bound)
             conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?",
                          (prev, digest, values[0]))
             prev = digest

@@ -50,6 +50,9 @@ def old_vault(new_vault: NewVault, vault_dir: Path) -> tuple[bytes, str]:
     conn.execute(f"PRAGMA user_version = {OLD}")
     conn.execute("COMMIT")
     conn.close()
+    # The old release signed its checkpoints with the vault's own key (format 1), which
+    # proves nothing; and the rows they named were re-chained above as that release wrote them.
+    (vault_dir / "checkpoints.jsonl").unlink()
     return key, vault_id
 
 

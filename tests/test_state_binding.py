@@ -24,7 +24,16 @@ from cim_desktop.domain.access import TeamRole
 from cim_desktop.domain.officer_rules import NewAccreditation
 from cim_desktop.domain.officers import OfficerStatus
 from cim_desktop.errors import CimError
-from cim_desktop.services import access, audit, doctor, officers, policy, sources, state_check
+from cim_desktop.services import (
+    access,
+    audit,
+    doctor,
+    officers,
+    policy,
+    reconcile,
+    sources,
+    state_check,
+)
 from cim_desktop.services.session import Session
 from cim_desktop.services.state_check import StateMismatch
 from cim_desktop.services.vault import unlock
@@ -268,3 +277,35 @@ def test_normal_work_keeps_the_state_in_step(tmp_path: Path) -> None:
         assert state.pending(admin.db.conn) == []
     assert audit.verify(admin).ok
     world.close()
+
+
+def test_a_newest_row_without_state_starts_no_new_baseline(tmp_path: Path) -> None:
+    """Someone with the key appends a row with no state, hoping the next row re-baselines
+    (and so blesses) whatever the granting rows now hold."""
+    from cim_desktop.store.chain_format import row_hash
+
+    world = build(tmp_path / "vault", "handler1")
+    key = world[ADMIN].vault_key
+    _close_all(world)
+    conn = connect(world.root / "vault.db", key)
+    conn.execute("UPDATE officers SET status = 'active' WHERE username = 'handler1'")
+    conn.execute("DELETE FROM state_pending")  # and covers the edit's tracks
+    seq, prev = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    fields = (seq + 1, "2026-11-28T05:00:00.000000Z", "system", "system", "system", "",
+              "verify", "vault", "", "{}", "", "ok")
+    conn.execute("INSERT INTO audit (seq, ts, user_id, username, role, session_id, action, "
+                 "entity_type, entity_id, detail, reason, outcome, prev_hash, hash) "
+                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (*fields, prev, row_hash(prev, fields)))
+    close_quietly(conn)
+    for _ in range(2):  # the refusal is not undone by the rows written meanwhile
+        with pytest.raises(StateMismatch, match="carries no state"):
+            _login(world, "handler1")
+        admin = _login(world, ADMIN)
+        assert not doctor.run_doctor(admin).ok
+        admin.lock()
+    admin = _login(world, ADMIN)
+    done = reconcile.reconcile(admin, None)
+    assert done.findings
+    assert doctor.run_doctor(admin).ok
+    admin.lock()
+    _login(world, "handler1").lock()

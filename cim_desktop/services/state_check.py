@@ -62,7 +62,8 @@ def findings(db: VaultDatabase) -> list[NamedFinding]:
     """Every finding, by name (doctor and verification: always the full walk)."""
     with db.reading():
         found = state.findings(db.conn)
-        if not found and not state.quick_check(db.conn) and state.head_state(db.conn)[1]:
+        if not found and not state.quick_check(db.conn) and (
+                state.head_state(db.conn)[1] is not None or state.ever_stated(db.conn)):
             found = state.check(db.conn)
         return named(db, found)
 
@@ -84,7 +85,7 @@ def check_at_unlock(db: VaultDatabase, user_id: str, username: str) -> None:
     compare with yet: the first row appended records the baseline.
     """
     with db.reading():
-        if state.head_state(db.conn)[1] is None:
+        if state.head_state(db.conn)[1] is None and not state.ever_stated(db.conn):
             return
         found = state.check(db.conn)
         if not found:

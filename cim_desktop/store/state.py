@@ -160,7 +160,7 @@ def _row_text(conn: Connection, t: BoundTable, key: Any) -> str | None:
 
 
 def bind(conn: Connection, seq: int, state: Any,
-         rebase: bool = False) -> tuple[dict[str, Any], str]:
+         rebase: bool = False) -> tuple[dict[str, Any], str | None]:
     """Bind this transaction's changes to audit row ``seq``; return (bound contents, state).
 
     The rows are stamped with ``seq`` and their contents returned for the row's detail. The
@@ -171,6 +171,11 @@ def bind(conn: Connection, seq: int, state: Any,
     of them recorded as the baseline.
     """
     bound: dict[str, Any] = {}
+    if not rebase and not isinstance(state, str) and ever_stated(conn):
+        # The newest row lost its state (written by someone holding the key): no new
+        # baseline, which would bless whatever the rows now hold; only a reconciliation
+        # starts one. Until then every row goes without, and every unlock says so.
+        return {}, None
     if rebase or not isinstance(state, str):
         for t in BOUND_TABLES:
             conn.execute(f"UPDATE {t.name} SET audit_seq = ?", (seq,))
@@ -210,6 +215,12 @@ def digest(conn: Connection) -> str:
         for (text,) in conn.execute(f"SELECT {_text(t)} FROM {t.name}"):
             total += _row_value(t.name, str(text))
     return _format(total)
+
+
+def ever_stated(conn: Connection) -> bool:
+    """Whether any audit row carries a state (false only before the first after step 6)."""
+    return conn.execute("SELECT 1 FROM audit WHERE state IS NOT NULL LIMIT 1").fetchone() \
+        is not None
 
 
 def head_state(conn: Connection) -> tuple[int, Any]:
@@ -314,10 +325,11 @@ def check(conn: Connection) -> list[StateFinding]:
     found = findings(conn)
     if found:
         return found
-    _, state = head_state(conn)
-    return [StateFinding("audit", "state", "",
-                         "the granting rows do not match the state the newest audit row "
-                         f"vouches for ({state!r:.40})")]
+    seq, state = head_state(conn)
+    problem = ("the newest audit row carries no state, though earlier rows do"
+               if state is None else
+               f"they do not match the state audit row {seq} vouches for")
+    return [StateFinding("audit", "state", "", problem)]
 
 
 class CannotReconcile(Exception):
