@@ -13,6 +13,8 @@ from cim_desktop.errors import (
 from cim_desktop.security.kdf import FLOOR_ITERATIONS, FLOOR_MEMORY_KIB, KdfParams
 from cim_desktop.security.keyslots import (
     UserSlot,
+    new_private_key,
+    public_key,
     reseat_device_layer,
     unwrap_recovery,
     unwrap_user,
@@ -22,10 +24,12 @@ from cim_desktop.security.keyslots import (
 
 K = os.urandom(32)
 D = os.urandom(32)
+ISSUER = new_private_key()
 
 
 def _slot(password: str = "a long enough password", user_id: str = "u1") -> UserSlot:
-    return wrap_for_user(K, D, password, vault_id="v1", user_id=user_id, username="alice")
+    return wrap_for_user(K, D, password, vault_id="v1", user_id=user_id, username="alice",
+                         issuer_public=public_key(ISSUER))
 
 
 def test_user_slot_round_trip_and_floor_parameters() -> None:
@@ -47,7 +51,7 @@ def test_wrong_device_secret_is_a_keyring_problem_not_a_password_one() -> None:
 
 def test_slot_is_bound_to_vault_and_officer() -> None:
     slot = _slot()
-    moved = UserSlot("u2", slot.username, slot.kdf, slot.wrapped)
+    moved = UserSlot("u2", slot.username, slot.kdf, slot.wrapped, slot.kwrap)
     with pytest.raises(KeyringUnavailable):
         unwrap_user(moved, D, "a long enough password", vault_id="v1")
     with pytest.raises(KeyringUnavailable):
@@ -63,7 +67,8 @@ def test_reseat_moves_slot_to_new_device_secret_without_the_password() -> None:
 
 
 def test_recovery_slot_holds_key_and_device_secret() -> None:
-    slot = wrap_recovery(K, D, b"CODEDATA", vault_id="v1")
+    slot = wrap_recovery(K, D, b"CODEDATA", vault_id="v1",
+                         issuer_public=public_key(ISSUER))
     assert unwrap_recovery(slot, b"CODEDATA", vault_id="v1") == (K, D)
     with pytest.raises(RecoveryCodeInvalid):
         unwrap_recovery(slot, b"OTHERCODE", vault_id="v1")

@@ -21,6 +21,7 @@ OLD = 2  # the schema an older release wrote: the first two steps of the ladder
 
 # What schema 2 lacks, as the release that wrote it left the file: undone newest first.
 _AFTER_V2 = (
+    "DROP TABLE slot_keys",
     "DROP INDEX audit_for_review", "DROP TABLE review_signoffs", "DROP TABLE break_glass",
     "DROP TABLE source_team",
     "DROP TABLE source_identity", "DROP TABLE sources", "DROP TABLE policy",

@@ -29,6 +29,7 @@ class Action(StrEnum):
     RESTORE = "restore"
     MIGRATE = "migrate"
     VERIFY = "verify"
+    REKEY = "rekey"
 
 
 class Outcome(StrEnum):

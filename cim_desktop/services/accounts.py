@@ -1,8 +1,9 @@
 """Officer accounts: creating them, passwords, lockouts and the officer list.
 
-A password is never stored: an officer's key slot is the vault key wrapped under it, so
-setting a password means re-wrapping that slot (with a fresh Argon2id salt) while holding the
-key-slot file's lock. New officers and reset passwords must be changed at the next login.
+A password is never stored: an officer's key slot is their own key pair wrapped under it (and
+the vault key sealed to that pair), so setting a password means re-wrapping that slot (with a
+fresh Argon2id salt) while holding the key-slot file's lock. New officers and reset passwords
+must be changed at the next login.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from cim_desktop.domain.officers import Officer, OfficerStatus
 from cim_desktop.domain.passwords import check_new_password
 from cim_desktop.domain.roles import Role
 from cim_desktop.errors import InvalidInput, WrongCredentials
-from cim_desktop.security.keyslots import wrap_for_user
+from cim_desktop.security.keyslots import open_officer_keys, seal_user
 from cim_desktop.security.slotfile import check_username, exclusive
+from cim_desktop.services import keying
 from cim_desktop.services.approval import Approval
 from cim_desktop.services.officers import (
     ADMINS,
@@ -90,12 +92,12 @@ def add_officer(session: Session, username: str, password: str, roles: Iterable[
         slots = load_slots(session.paths)
         if slots.find_user(username) is not None:
             raise InvalidInput(f"An officer with the username '{username}' already exists.")
-        slots.users[officer.id] = wrap_for_user(
-            session.vault_key, session.keyring.get(session.vault_id), password,
-            vault_id=session.vault_id, user_id=officer.id, username=username,
-        )
+        device_secret = session.keyring.get(session.vault_id)
         with session.change(AuditEvent(Action.CREATE, "officer", officer.id, detail), acting):
             session.db.officers.add(officer, granted_by=session.officer.id)
+            slots.users[officer.id] = keying.new_officer_slot(
+                session.db, session.vault_key, device_secret, password,
+                officer_id=officer.id, username=username)
             repo = AccreditationRepository(session.db.conn)
             for record in records:
                 repo.add(record)
@@ -133,8 +135,13 @@ def change_password(session: Session, current: str, new: str) -> None:
         except WrongCredentials:
             raise InvalidInput("Current password: that is not your current password.") \
                 from None
-        slots.users[officer.id] = wrap_for_user(
-            session.vault_key, session.keyring.get(session.vault_id), new,
+        # The same key pair under the new password: the public key the vault records for
+        # re-keying stays valid.
+        device_secret = session.keyring.get(session.vault_id)
+        slot = slots.users[officer.id]
+        keys = open_officer_keys(slot, device_secret, current, vault_id=session.vault_id)
+        slots.users[officer.id] = seal_user(
+            keys, session.vault_key, device_secret, new,
             vault_id=session.vault_id, user_id=officer.id, username=officer.username,
         )
         event = AuditEvent(Action.UPDATE, "officer", officer.id,
@@ -166,11 +173,14 @@ def reset_password(session: Session, officer_id: str, temporary: str,
         slots = load_slots(session.paths)
         if officer_id not in slots.users:
             raise InvalidInput(f"'{officer.username}' has no key slot on this vault.")
-        slots.users[officer_id] = wrap_for_user(
-            session.vault_key, session.keyring.get(session.vault_id), temporary,
-            vault_id=session.vault_id, user_id=officer_id, username=officer.username,
-        )
+        device_secret = session.keyring.get(session.vault_id)
         with session.change(AuditEvent(Action.UPDATE, "officer", officer_id, detail), acting):
+            # A fresh key pair under the temporary password; a suspended officer's new slot
+            # stays disabled until reinstatement.
+            slots.users[officer_id] = keying.new_officer_slot(
+                session.db, session.vault_key, device_secret, temporary,
+                officer_id=officer_id, username=officer.username,
+                enabled=officer.status is OfficerStatus.ACTIVE)
             session.db.officers.set_must_change_password(officer_id, True)
             slots.save(session.paths.keys)
     return replace(officer, must_change_password=True)

@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cim_desktop.store import schema_access, schema_officers, schema_policy
+from cim_desktop.store import (
+    schema_access,
+    schema_officers,
+    schema_policy,
+    schema_slot_keys,
+)
 from cim_desktop.store.connection import Connection
 
 
@@ -88,6 +93,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "local policy store", schema_policy.apply),
     Migration(5, "source register skeleton, teams, break-glass, review queue",
               schema_access.apply),
+    # Step 6: the lead's (chain sequence columns on granting rows); renumbered at merge.
+    Migration(7, "public keys that key slots are issued to", schema_slot_keys.apply),
 )
 LATEST = MIGRATIONS[-1].version
 
