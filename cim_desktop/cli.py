@@ -31,6 +31,7 @@ from cim_desktop.cli_commands import (
     cmd_init,
     cmd_recover,
     cmd_restore,
+    cmd_vault_rekey,
 )
 from cim_desktop.cli_policy import add_parsers as add_policy_parsers
 from cim_desktop.cli_users import add_parsers as add_user_parsers
@@ -119,6 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", parents=[vault_opt, login],
                                  help="check the vault and this workstation")
     doctor.set_defaults(handler=cmd_doctor)
+
+    vault_cmd = commands.add_parser("vault", help="the vault's keys")
+    vault_commands = vault_cmd.add_subparsers(dest="vault_command", required=True,
+                                              metavar="COMMAND")
+    rekey = vault_commands.add_parser(
+        "rekey", parents=[vault_opt, login],
+        help="re-encrypt the vault under a new key (after an officer has left)",
+        description="With --password-stdin: your password, then the approver's (with "
+                    "--approver), one a line. An encrypted copy is taken first.")
+    rekey.add_argument("--approver", metavar="USERNAME",
+                       help="the second administrator, who types their password (needed "
+                            "once the vault has two active administrators)")
+    rekey.set_defaults(handler=cmd_vault_rekey)
 
     add_policy_parsers(commands, vault_opt, login)
     return parser
