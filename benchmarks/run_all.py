@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.run_all [--rows N] [--only NAME ...]
 
-NAME is one of: append, verify, unlock, startup. ``--rows`` sizes the verify chain (default
+NAME is one of: append, verify, unlock, startup, rekey. ``--rows`` sizes the verify chain (default
 1,000,000; the built vault is cached under ``$CIM_BENCH_CACHE`` or ``$TMPDIR/cim-bench``).
 Exit status 0 when every figure with a target meets it, 1 otherwise.
 """
@@ -15,20 +15,28 @@ import platform
 import sys
 from collections.abc import Callable
 
-from benchmarks import bench_audit_append, bench_startup, bench_unlock, bench_verify
+from benchmarks import (
+    bench_audit_append,
+    bench_rekey,
+    bench_startup,
+    bench_unlock,
+    bench_verify,
+)
 from benchmarks.common import Figure, table
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="run_all", description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--only", nargs="+", choices=["append", "verify", "unlock", "startup"])
+    parser.add_argument("--only", nargs="+",
+                        choices=["append", "verify", "unlock", "startup", "rekey"])
     args = parser.parse_args(argv)
     suites: dict[str, Callable[[], list[Figure]]] = {
         "startup": bench_startup.run,
         "unlock": bench_unlock.run,
         "append": bench_audit_append.run,
         "verify": lambda: bench_verify.run(args.rows),
+        "rekey": bench_rekey.run,
     }
     load_before = os.getloadavg()[0]
     figures: list[Figure] = []
