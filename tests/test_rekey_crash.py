@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cim_desktop.domain.roles import Role
+from cim_desktop.errors import WrongCredentials
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.services import rekey
 from cim_desktop.services.vault import create_vault, recover, unlock
@@ -104,6 +105,9 @@ def test_a_re_keying_killed_at_any_stage_loses_nothing(
     if kill_at in (3, 4):
         assert committed
 
+    # A failed login between the crash and the repair is counted in vault.keys meanwhile.
+    with pytest.raises(WrongCredentials):
+        unlock(root, "stayer", "not the right password", file_keyring)
     keyring = file_keyring
     if by_recovery:
         keyring = DeviceSecretStore(MemoryKeyring())
@@ -115,6 +119,9 @@ def test_a_re_keying_killed_at_any_stage_loses_nothing(
     rekey_rows = admin.db.conn.execute(
         "SELECT count(*) FROM audit WHERE action = 'rekey'").fetchone()[0]
     assert (rekey_rows > 0) == committed
+    failed = admin.db.conn.execute(
+        "SELECT count(*) FROM audit WHERE action = 'failed-login'").fetchone()[0]
+    assert failed == 1  # and it still reached the chain
     assert (admin.vault_key != old_key) == committed
     admin.close()
     unlock(root, "stayer", STAYER_PW, keyring).close()

@@ -51,6 +51,18 @@ def promote(paths: VaultPaths) -> None:
     fsync_dir(paths.keys.parent)
 
 
+def _promote_merged(paths: VaultPaths, nxt: SlotFile) -> None:
+    """Put the new slots in place, keeping what happened since the crash: failed logins and
+    lockouts counted in ``vault.keys`` meanwhile must still reach the chain."""
+    current = SlotFile.load(paths.keys)
+    for event in current.pending_events:
+        if event not in nxt.pending_events:
+            nxt.add_pending(event)
+    nxt.lockouts = {uid: lock for uid, lock in current.lockouts.items() if uid in nxt.users}
+    nxt.save(paths.keys)
+    discard(paths)
+
+
 def discard(paths: VaultPaths) -> None:
     with contextlib.suppress(FileNotFoundError):
         next_path(paths).unlink()
@@ -78,7 +90,7 @@ def open_database(paths: VaultPaths, vault_key: bytes, vault_id: str,
                 "before re-keying (vault.db.pre-rekey-*, with vault.keys.pre-rekey-*)."
             ) from None
         db = VaultDatabase.open(paths.db, new_key, vault_id)
-        promote(paths)
+        _promote_merged(paths, nxt)
         return db, new_key, True
     if nxt is not None:
         discard(paths)
