@@ -2,8 +2,9 @@
 
     .venv/bin/python -m benchmarks.run_all [--rows N] [--only NAME ...]
 
-NAME is one of: append, memsec, verify, unlock, startup. ``--rows`` sizes the verify chain (default
-1,000,000; the built vault is cached under ``$CIM_BENCH_CACHE`` or ``$TMPDIR/cim-bench``).
+NAME is one of: append, memsec, verify, unlock, startup, rekey. ``--rows`` sizes the verify
+chain (default 1,000,000; the built vault is cached under ``$CIM_BENCH_CACHE`` or
+``$TMPDIR/cim-bench``).
 Exit status 0 when every figure with a target meets it, 1 otherwise.
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from benchmarks import (
     bench_audit_append,
     bench_memory_security,
+    bench_rekey,
     bench_startup,
     bench_unlock,
     bench_verify,
@@ -28,8 +30,8 @@ from benchmarks.common import Figure, table
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="run_all", description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--only", nargs="+", choices=["append", "memsec", "verify", "unlock",
-                                                      "startup"])
+    parser.add_argument("--only", nargs="+",
+                        choices=["append", "memsec", "verify", "unlock", "startup", "rekey"])
     args = parser.parse_args(argv)
     suites: dict[str, Callable[[], list[Figure]]] = {
         "startup": bench_startup.run,
@@ -37,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         "append": bench_audit_append.run,
         "memsec": bench_memory_security.run,
         "verify": lambda: bench_verify.run(args.rows),
+        "rekey": bench_rekey.run,
     }
     load_before = os.getloadavg()[0]
     figures: list[Figure] = []

@@ -26,6 +26,7 @@ from cim_desktop.cli_commands import (
     cmd_init,
     cmd_recover,
     cmd_restore,
+    cmd_vault_rekey,
 )
 from cim_desktop.cli_policy import add_parsers as add_policy_parsers
 from cim_desktop.cli_users import add_parsers as add_user_parsers
@@ -117,8 +118,22 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="check the vault and this workstation")
     doctor.set_defaults(handler=cmd_doctor)
 
+    vault_cmd = commands.add_parser(
+        "vault", help="whole-vault maintenance: its keys and granting rows (administrators)")
+    vault_commands = vault_cmd.add_subparsers(dest="vault_command", required=True,
+                                              metavar="COMMAND")
+    rekey = vault_commands.add_parser(
+        "rekey", parents=[vault_opt, login],
+        help="re-encrypt the vault under a new key (after an officer has left)",
+        description="With --password-stdin: your password, then the approver's (with "
+                    "--approver), one a line. An encrypted copy is taken first.")
+    rekey.add_argument("--approver", metavar="USERNAME",
+                       help="the second administrator, who types their password (needed "
+                            "once the vault has two active administrators)")
+    rekey.set_defaults(handler=cmd_vault_rekey)
+    add_vault_parsers(vault_commands, vault_opt, login)
+
     add_policy_parsers(commands, vault_opt, login)
-    add_vault_parsers(commands, vault_opt, login)
     return parser
 
 

@@ -14,7 +14,8 @@ from typing import TextIO
 from cim_desktop.domain.audit import Action, AuditEvent, Outcome
 from cim_desktop.errors import InvalidInput, PermissionDenied
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import audit, backup, doctor, vault
+from cim_desktop.services import approval, audit, backup, doctor, rekey, vault
+from cim_desktop.services.officers import ADMINS, ApprovalRequired
 from cim_desktop.services.session import Session
 
 EXIT_OK = 0
@@ -202,3 +203,27 @@ def cmd_doctor(args: argparse.Namespace, ctx: Context) -> int:
     ctx.say("All checks passed." if report.ok else
             f"{len(report.failed())} check(s) FAILED.")
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+def cmd_vault_rekey(args: argparse.Namespace, ctx: Context) -> int:
+    secrets = Secrets(ctx, args.password_stdin)
+    with logged_in(args, ctx, secrets) as session:
+        ok = None
+        if args.approver:
+            password = secrets.read(f"Password for the approving officer {args.approver}: ")
+            ok = approval.second_officer(session, args.approver, password, ADMINS,
+                                         rekey.PURPOSE_REKEY)
+        try:
+            result = rekey.rekey_vault(
+                session, ok, lambda i, n, text: ctx.note(f"[{i}/{n}] {text}"))
+        except ApprovalRequired as exc:
+            raise ApprovalRequired(exc.message + " Name them with --approver USERNAME; they "
+                                   "type their password.") from None
+    ctx.say(f"Vault re-keyed in {result.seconds:.1f} s: {result.slots_issued} officer slot(s) "
+            f"and the recovery slot hold the new key; {result.slots_disabled} suspended "
+            f"slot(s) stay disabled; {result.slots_removed} slot(s) of departed officers "
+            "removed.")
+    ctx.say(f"The copy taken first, under the old key: {result.copy.name} (with "
+            f"{result.keys_copy.name}). Anyone who knew the old key can open it: once the "
+            "re-keyed vault is confirmed, move it to secure storage or destroy it.")
+    return EXIT_OK

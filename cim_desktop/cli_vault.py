@@ -1,4 +1,5 @@
-"""The ``cim vault`` commands: whole-vault maintenance by administrators.
+"""``cim vault reconcile``: whole-vault maintenance by administrators (``rekey`` is beside
+it in ``cli``).
 
 ``reconcile`` puts granting rows that no longer answer to the audit trail (an old page of the
 database copied back, a row edited outside the application) back to what the trail last
@@ -15,11 +16,9 @@ from cim_desktop.services.officers import ADMINS
 
 
 def add_parsers[P: argparse.ArgumentParser](
-    commands: argparse._SubParsersAction[P], vault_opt: P, login: P
+    vault_commands: argparse._SubParsersAction[P], vault_opt: P, login: P
 ) -> None:
-    group = commands.add_parser("vault", help="whole-vault maintenance (administrators)")
-    vault_commands = group.add_subparsers(dest="vault_command", required=True,
-                                          metavar="COMMAND")
+    """Add ``reconcile`` under the ``cim vault`` group."""
     fix = vault_commands.add_parser(
         "reconcile", parents=[vault_opt, login],
         help="put granting rows that 'cim doctor' names back to what the audit trail recorded",

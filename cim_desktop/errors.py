@@ -93,3 +93,13 @@ class IntegrityFailure(CimError):
     """A verification found damage or tampering (exit status 1 on the command line)."""
 
     exit_code = 1
+
+
+class SlotDisabled(CimError):
+    """The officer's password is right but their slot holds no vault key (suspended)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This account is suspended: its key slot no longer opens the vault. Only an "
+            "administrator's reinstatement restores it."
+        )

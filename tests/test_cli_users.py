@@ -109,4 +109,4 @@ def test_reset_suspend_and_the_forced_change(
     assert ran.code == 0 and "suspended" in ran.out
     ran = _as(cim, "hank", HANK_RESET, "user", "passwd",
               stdin=f"{HANK_PW}\n{HANK_PW}\n")
-    assert ran.code == 2 and "not active" in ran.err
+    assert ran.code == 2 and "This account is suspended" in ran.err

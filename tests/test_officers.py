@@ -218,7 +218,7 @@ def test_suspend_blocks_login_and_reinstating_needs_approval(
         s, officers.status_purpose(OfficerStatus.SUSPENDED)), reason="under investigation")
     row = _rows(s, 1)[0]
     assert _detail(row)["to"] == "suspended" and row.reason == "under investigation"
-    with pytest.raises(CimError, match="not active"):
+    with pytest.raises(CimError, match="This account is suspended"):
         unlock(vault_dir, HANK, HANK_PW, keyring_store)
     with pytest.raises(InvalidInput, match="active officer"):
         officers.grant_role(s, unit.hank.id, Role.CONTROLLER, _carol_approves(s))

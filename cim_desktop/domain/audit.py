@@ -33,6 +33,7 @@ class Action(StrEnum):
     STATE_RECONCILED = "state-reconciled"
     # An officer's checkpoint-signing public key, recorded when it is made (store.checkpoint_keys)
     CHECKPOINT_KEY = "checkpoint-key"
+    REKEY = "rekey"
 
 
 class Outcome(StrEnum):

@@ -1,8 +1,9 @@
 """Officer accounts: creating them, passwords, lockouts and the officer list.
 
-A password is never stored: an officer's key slot is the vault key wrapped under it, so
-setting a password means re-wrapping that slot (with a fresh Argon2id salt) while holding the
-key-slot file's lock. New officers and reset passwords must be changed at the next login.
+A password is never stored: an officer's key slot is their own key pair wrapped under it (and
+the vault key sealed to that pair), so setting a password means re-wrapping that slot (with a
+fresh Argon2id salt) while holding the key-slot file's lock. New officers and reset passwords
+must be changed at the next login.
 """
 
 from __future__ import annotations
@@ -25,9 +26,16 @@ from cim_desktop.domain.officers import Officer, OfficerStatus
 from cim_desktop.domain.passwords import check_new_password
 from cim_desktop.domain.roles import Role
 from cim_desktop.errors import InvalidInput, WrongCredentials
-from cim_desktop.security.keyslots import wrap_for_user, wrap_for_user_with_signer
+from cim_desktop.security.keyslots import (
+    OfficerKeys,
+    new_private_key,
+    open_officer_keys,
+    public_key,
+    seal_user,
+    signer_key_for,
+)
 from cim_desktop.security.slotfile import check_username, exclusive
-from cim_desktop.services import signing_keys
+from cim_desktop.services import keying, signing_keys
 from cim_desktop.services.approval import Approval
 from cim_desktop.services.officers import (
     ADMINS,
@@ -91,15 +99,17 @@ def add_officer(session: Session, username: str, password: str, roles: Iterable[
         slots = load_slots(session.paths)
         if slots.find_user(username) is not None:
             raise InvalidInput(f"An officer with the username '{username}' already exists.")
-        slot, signer_key = wrap_for_user_with_signer(
-            session.vault_key, session.keyring.get(session.vault_id), password,
-            vault_id=session.vault_id, user_id=officer.id, username=username,
-        )
-        new_signer = signing_keys.new_key()
-        slots.users[officer.id] = signing_keys.seal_into(slot, signer_key, new_signer,
-                                                         session.vault_id)
+        device_secret = session.keyring.get(session.vault_id)
         with session.change(AuditEvent(Action.CREATE, "officer", officer.id, detail), acting):
             session.db.officers.add(officer, granted_by=session.officer.id)
+            private = new_private_key()
+            slot = keying.new_officer_slot(
+                session.db, session.vault_key, device_secret, password,
+                officer_id=officer.id, username=username, private=private)
+            keys = OfficerKeys(private, public_key(keying.issuer(session.db)))
+            new_signer = signing_keys.new_key()
+            slots.users[officer.id] = signing_keys.seal_into(
+                slot, signer_key_for(keys, session.vault_id), new_signer, session.vault_id)
             session.db.audit.append(session.actor_as(acting), signing_keys.record_event(
                 officer.id, new_signer, signing_keys.MADE_FOR_NEW_OFFICER))
             repo = AccreditationRepository(session.db.conn)
@@ -142,19 +152,30 @@ def change_password(session: Session, current: str, new: str) -> None:
         except WrongCredentials:
             raise InvalidInput("Current password: that is not your current password.") \
                 from None
-        signer = None if officer.must_change_password else signing_keys.open_from(
-            slots.users[officer.id], old_signer_key, session.vault_id)
+        device_secret = session.keyring.get(session.vault_id)
+        slot = slots.users[officer.id]
+        keys = open_officer_keys(slot, device_secret, current, vault_id=session.vault_id)
+        leaving_temporary = officer.must_change_password
+        signer = None if leaving_temporary else signing_keys.open_from(
+            slot, old_signer_key, session.vault_id)
         made = signer is None
         signer = signer or signing_keys.new_key()
-        slot, signer_key = wrap_for_user_with_signer(
-            session.vault_key, session.keyring.get(session.vault_id), new,
+        if leaving_temporary:
+            # The administrator who set the temporary password could open the key pair
+            # under it: a fresh pair, whose public key the vault records for re-keying.
+            keys = OfficerKeys(new_private_key(), keys.issuer_public)
+        # Otherwise the same key pair under the new password: the recorded public key stays.
+        slot = seal_user(
+            keys, session.vault_key, device_secret, new,
             vault_id=session.vault_id, user_id=officer.id, username=officer.username,
         )
-        slots.users[officer.id] = signing_keys.seal_into(slot, signer_key, signer,
-                                                         session.vault_id)
+        slots.users[officer.id] = signing_keys.seal_into(
+            slot, signer_key_for(keys, session.vault_id), signer, session.vault_id)
         event = AuditEvent(Action.UPDATE, "officer", officer.id,
                            {"change": "password", "forced": officer.must_change_password})
         with session.change(event):
+            if leaving_temporary:
+                keying.slot_keys(session.db).set(officer.id, keys.public, iso_utc(utc_now()))
             session.db.officers.set_must_change_password(officer.id, False)
             if made:
                 occasion = (signing_keys.MADE_AFTER_TEMPORARY if officer.must_change_password
@@ -187,13 +208,14 @@ def reset_password(session: Session, officer_id: str, temporary: str,
         slots = load_slots(session.paths)
         if officer_id not in slots.users:
             raise InvalidInput(f"'{officer.username}' has no key slot on this vault.")
-        # The new slot holds no checkpoint-signing key: the administrator knows the temporary
-        # password, so the officer's next login makes a new key and records it.
-        slots.users[officer_id] = wrap_for_user(
-            session.vault_key, session.keyring.get(session.vault_id), temporary,
-            vault_id=session.vault_id, user_id=officer_id, username=officer.username,
-        )
+        device_secret = session.keyring.get(session.vault_id)
         with session.change(AuditEvent(Action.UPDATE, "officer", officer_id, detail), acting):
+            # A fresh key pair under the temporary password; a suspended officer's new slot
+            # stays disabled until reinstatement.
+            slots.users[officer_id] = keying.new_officer_slot(
+                session.db, session.vault_key, device_secret, temporary,
+                officer_id=officer_id, username=officer.username,
+                enabled=officer.status is OfficerStatus.ACTIVE)
             session.db.officers.set_must_change_password(officer_id, True)
             slots.save(session.paths.keys)
     return replace(officer, must_change_password=True)

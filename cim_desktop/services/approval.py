@@ -15,7 +15,13 @@ from cim_desktop.domain.audit import Action, AuditEvent, Outcome
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.officers import OfficerStatus
 from cim_desktop.domain.roles import Role
-from cim_desktop.errors import AccountLocked, InvalidInput, PermissionDenied, WrongCredentials
+from cim_desktop.errors import (
+    AccountLocked,
+    InvalidInput,
+    PermissionDenied,
+    SlotDisabled,
+    WrongCredentials,
+)
 from cim_desktop.services.session import Session
 from cim_desktop.services.vault import confirm_password
 
@@ -56,6 +62,9 @@ def second_officer(session: Session, username: str, password: str,
     except AccountLocked:
         _refused(session, purpose, "approver locked")
         raise
+    except SlotDisabled:
+        _refused(session, purpose, "approver not active")
+        raise PermissionDenied("The approving officer's account is not active.") from None
     with session.db.reading():
         approver = session.db.officers.get(approver_id)
     if approver is None or approver.status is not OfficerStatus.ACTIVE:

@@ -15,6 +15,7 @@ from cim_desktop.services.backup import last_backup
 from cim_desktop.services.session import Session
 from cim_desktop.services.vault import load_slots
 from cim_desktop.store.diagnostics import expected_pragmas, parse_version, pinned_sqlcipher
+from cim_desktop.store.slot_keys import SlotKeyRepository
 
 
 class Status(StrEnum):
@@ -153,10 +154,23 @@ def _last_backup(session: Session) -> DoctorCheck:
     return DoctorCheck("last backup", Status.OK, f"{last['time']} ({last['file']})")
 
 
+def _rekey(session: Session) -> DoctorCheck:
+    # An officer who has left knew the vault key; until the vault is re-keyed, any copy of
+    # vault.db they can reach opens with what they knew.
+    with session.db.reading():
+        keys = SlotKeyRepository(session.db.conn)
+        due, last = keys.rekey_due_since(), keys.last_rekey()
+    if due:
+        return DoctorCheck("re-keying", Status.WARN,
+                           f"an officer was marked as left on {due} and the vault has not been "
+                           "re-keyed since: re-key it (cim vault rekey, or Vault > Re-key)")
+    return DoctorCheck("re-keying", Status.OK,
+                       f"last re-keyed {last}" if last else "no officer has left; not needed")
+
+
 _CHECKS: tuple[Callable[[Session], DoctorCheck], ...] = (
     _keyring, _sqlcipher, _pragmas, _memory_security, _integrity, _chain, _granting_rows,
-    _checkpoints,
-    _last_backup,
+    _checkpoints, _last_backup, _rekey,
 )
 
 

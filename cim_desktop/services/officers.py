@@ -30,8 +30,11 @@ from cim_desktop.domain.policy import Policy
 from cim_desktop.domain.roles import Role
 from cim_desktop.domain.text import check_storable
 from cim_desktop.errors import InvalidInput, PermissionDenied
+from cim_desktop.security.slotfile import exclusive
 from cim_desktop.services.approval import Approval
+from cim_desktop.services.keying import apply_status_to_slot
 from cim_desktop.services.session import Session
+from cim_desktop.services.vault import load_slots
 from cim_desktop.store.accreditations import AccreditationRepository
 
 ADMINS = frozenset({Role.ADMINISTRATOR})
@@ -283,11 +286,18 @@ def set_status(session: Session, officer_id: str, status: OfficerStatus,
     ended = sorted(officer.roles) if status is OfficerStatus.LEFT else []
     if ended:
         detail["roles_ended"] = [r.value for r in ended]
-    with session.change(AuditEvent(Action.UPDATE, "officer", officer_id, detail,
-                                   reason=reason), acting):
-        session.db.officers.set_status(officer_id, status)
-        for role in ended:
-            session.db.officers.revoke(officer_id, role, now, session.officer.id)
+    with exclusive(session.paths.keys):
+        slots = load_slots(session.paths)
+        with session.change(AuditEvent(Action.UPDATE, "officer", officer_id, detail,
+                                       reason=reason), acting):
+            session.db.officers.set_status(officer_id, status)
+            for role in ended:
+                session.db.officers.revoke(officer_id, role, now, session.officer.id)
+            # The slot follows the status in the same transaction: if the slot file cannot
+            # be saved, the status change rolls back with it.
+            detail["key_slot"] = apply_status_to_slot(session.db, slots, officer_id, status,
+                                                      session.vault_key, now)
+            slots.save(session.paths.keys)
     return replace(officer, status=status, roles=officer.roles - set(ended))
 
 

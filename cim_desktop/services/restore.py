@@ -39,10 +39,11 @@ from cim_desktop.security.atomic import atomic_write, fsync_dir
 from cim_desktop.security.device_secret import DeviceSecretStore, new_secret
 from cim_desktop.security.kdf import KdfParams
 from cim_desktop.security.keyslots import (
+    open_recovery,
     reseat_device_layer,
+    reseat_recovery,
     unwrap_recovery,
     unwrap_user,
-    wrap_recovery,
 )
 from cim_desktop.security.slotfile import SlotFile, exclusive
 from cim_desktop.services import signing_keys
@@ -241,8 +242,8 @@ def _rewrapped(slots: SlotFile, keys: _Keys) -> tuple[SlotFile, bytes | None]:
     fresh = new_secret()
     slots.users = {uid: reseat_device_layer(s, keys.old_secret, fresh, vault_id=slots.vault_id)
                    for uid, s in slots.users.items()}
-    slots.recovery = wrap_recovery(keys.vault_key, fresh, keys.code_secret,
-                                   vault_id=slots.vault_id)
+    opened = open_recovery(slots.recovery, keys.code_secret, vault_id=slots.vault_id)
+    slots.recovery = reseat_recovery(slots.recovery, opened, fresh, vault_id=slots.vault_id)
     return slots, fresh
 
 

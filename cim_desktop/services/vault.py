@@ -23,6 +23,7 @@ from cim_desktop.errors import (
     CimError,
     InvalidInput,
     KeyringUnavailable,
+    SlotDisabled,
     StorageFull,
     VaultCorrupt,
     VaultExists,
@@ -35,19 +36,26 @@ from cim_desktop.security.device_secret import DeviceSecretStore, new_secret
 from cim_desktop.security.kdf import KdfParams
 from cim_desktop.security.keyslots import (
     KEY_BYTES,
+    OfficerKeys,
+    new_private_key,
+    open_recovery,
+    public_key,
     reseat_device_layer,
-    unwrap_recovery,
+    reseat_recovery,
+    signer_key_for,
+    unwrap_user,
     unwrap_user_with_signer,
-    wrap_for_user_with_signer,
+    wrap_for_user,
     wrap_recovery,
 )
 from cim_desktop.security.slotfile import SlotFile, check_username, exclusive
-from cim_desktop.services import memory_security, signing_keys, state_check
+from cim_desktop.services import memory_security, rekey_resume, signing_keys, state_check
 from cim_desktop.services.paths import VaultPaths
 from cim_desktop.services.session import Session
 from cim_desktop.store import checkpoints
 from cim_desktop.store.audit_chain import SYSTEM_ACTOR, Actor
 from cim_desktop.store.database import VaultDatabase
+from cim_desktop.store.slot_keys import RECOVERY_HOLDER, SlotKeyRepository
 
 
 @dataclass(frozen=True)
@@ -87,15 +95,19 @@ def create_vault(
     admin = Officer(admin_id, username, admin_display_name.strip() or username,
                     OfficerStatus.ACTIVE, frozenset({Role.ADMINISTRATOR}), now)
     # Slow work first, so a failure leaves nothing behind.
+    issuer, recovery_private, admin_private = (new_private_key() for _ in range(3))
     slot_file = SlotFile(
         vault_id=vault_id,
         recovery=wrap_recovery(vault_key, device_secret, recovery_code.secret_bytes(code),
-                               vault_id=vault_id),
+                               vault_id=vault_id, issuer_public=public_key(issuer),
+                               private=recovery_private),
     )
-    admin_slot, signer_key = wrap_for_user_with_signer(
+    admin_slot = wrap_for_user(
         vault_key, device_secret, admin_password,
         vault_id=vault_id, user_id=admin_id, username=username,
+        issuer_public=public_key(issuer), private=admin_private,
     )
+    signer_key = signer_key_for(OfficerKeys(admin_private, public_key(issuer)), vault_id)
     officer_signer = signing_keys.new_key()
     slot_file.users[admin_id] = signing_keys.seal_into(admin_slot, signer_key, officer_signer,
                                                        vault_id)
@@ -125,6 +137,10 @@ def create_vault(
             db.meta.set("signing_key", raw_private.hex())
             db.meta.set("public_key", public_pem.decode())
             db.officers.add(admin, granted_by="vault-create")
+            slot_keys = SlotKeyRepository(db.conn)
+            slot_keys.set_issuer(issuer)
+            slot_keys.set(RECOVERY_HOLDER, public_key(recovery_private), now)
+            slot_keys.set(admin_id, public_key(admin_private), now)
             actor = session.actor_as(Role.ADMINISTRATOR)
             db.audit.append(actor, AuditEvent(Action.VAULT_CREATE, "vault", vault_id,
                                               {"schema": db.schema_version()}))
@@ -190,8 +206,15 @@ def _unlock(paths: VaultPaths, username: str, password: str,
     user_id, vault_key, signer_key = authenticate_with_signer(paths, slots, username, password,
                                                               keyring)
     memory_security.start(slots)
-    db = VaultDatabase.open(paths.db, vault_key, slots.vault_id)
-    return _start_session(paths, db, slots, user_id, keyring, vault_key, signer_key)
+    db, vault_key, completed = rekey_resume.open_database(
+        paths, vault_key, slots.vault_id, rekey_resume.pending(paths),
+        lambda nxt: unwrap_user(nxt.users[user_id], keyring.get(slots.vault_id), password,
+                                vault_id=slots.vault_id))
+    if completed:
+        slots = load_slots(paths)
+    session = _start_session(paths, db, slots, user_id, keyring, vault_key, signer_key)
+    rekey_resume.record_if_completed(session.db, session.actor, completed)
+    return session
 
 
 def authenticate(paths: VaultPaths, slots: SlotFile, username: str, password: str,
@@ -223,6 +246,15 @@ def authenticate_with_signer(paths: VaultPaths, slots: SlotFile, username: str, 
     try:
         vault_key, signer_key = unwrap_user_with_signer(slot, device_secret, password,
                                                         vault_id=slots.vault_id)
+    except SlotDisabled:
+        # The password was right, but suspension took K out of the slot: the database
+        # cannot be opened, so the attempt waits here for the next unlock.
+        slots.add_pending(_pending(Action.FAILED_LOGIN, slot.user_id, slot.username,
+                                   cause="slot disabled (account suspended)"))
+        if lock.failures:
+            lock.failures = []
+        slots.save(paths.keys)
+        raise
     except WrongCredentials:
         now = utc_now()
         lock.failures = [*recent_failures(lock.failures, now, slots.lockout_policy), now]
@@ -361,17 +393,24 @@ def recover(root: Path, code: str, keyring: DeviceSecretStore | None = None) -> 
 
 def _recover(paths: VaultPaths, secret: bytes, keyring: DeviceSecretStore) -> int:
     slots = load_slots(paths)
-    vault_key, old_secret = unwrap_recovery(slots.recovery, secret, vault_id=slots.vault_id)
+    keys = open_recovery(slots.recovery, secret, vault_id=slots.vault_id)
     memory_security.start(slots)
-    db = VaultDatabase.open(paths.db, vault_key, slots.vault_id)
+    db, _, completed = rekey_resume.open_database(
+        paths, keys.vault_key, slots.vault_id, rekey_resume.pending(paths),
+        lambda nxt: open_recovery(nxt.recovery, secret, vault_id=slots.vault_id).vault_key)
     try:
+        if completed:
+            slots = load_slots(paths)
+            keys = open_recovery(slots.recovery, secret, vault_id=slots.vault_id)
+        old_secret = keys.device_secret
         keyring.backend  # noqa: B018
         new = new_secret()
         slots.users = {
             uid: reseat_device_layer(s, old_secret, new, vault_id=slots.vault_id)
             for uid, s in slots.users.items()
         }
-        slots.recovery = wrap_recovery(vault_key, new, secret, vault_id=slots.vault_id)
+        slots.recovery = reseat_recovery(slots.recovery, keys, new, vault_id=slots.vault_id)
+        rekey_resume.record_if_completed(db, SYSTEM_ACTOR, completed)
         flush_pending(db, slots)
         memory_security.reconcile(db, slots)  # the copy is saved with the new slots below
         with db.transaction():

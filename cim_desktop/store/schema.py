@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cim_desktop.store import schema_access, schema_officers, schema_policy, schema_state
+from cim_desktop.store import (
+    schema_access,
+    schema_officers,
+    schema_policy,
+    schema_slot_keys,
+    schema_state,
+)
 from cim_desktop.store.connection import Connection
 
 
@@ -89,6 +95,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "source register skeleton, teams, break-glass, review queue",
               schema_access.apply),
     Migration(6, "granting rows answer to the audit chain", schema_state.apply),
+    Migration(7, "public keys that key slots are issued to", schema_slot_keys.apply),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -114,8 +114,11 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
+        self.rekey_action = QAction("Re-&key the vault…", self)
+        self.rekey_action.triggered.connect(self.rekey)
         vault.addAction(self.lock_action)
         vault.addAction(self.backup_action)
+        vault.addAction(self.rekey_action)
         vault.addSeparator()
         vault.addAction(quit_action)
         trail = self.menu_bar.addMenu("&Audit")
@@ -126,7 +129,8 @@ class MainWindow(QMainWindow):
         about = QAction("&About cim-desktop", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
-        self._session_actions = (self.lock_action, self.backup_action, self.verify_action)
+        self._session_actions = (self.lock_action, self.backup_action, self.verify_action,
+                                 self.rekey_action)
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -139,6 +143,8 @@ class MainWindow(QMainWindow):
             action.setEnabled(session is not None)
         self.verify_action.setEnabled(
             session is not None and any(session.officer.has(r) for r in AUDIT_READERS))
+        self.rekey_action.setEnabled(
+            session is not None and session.officer.has(Role.ADMINISTRATOR))
         if session is not None:
             unit = session.unit_name
             self.setWindowTitle(f"{APP_NAME} — {unit}" if unit else APP_NAME)
@@ -252,6 +258,21 @@ class MainWindow(QMainWindow):
             dialogs.warning(self, "Backup failed", exc.message)
         else:
             crash.report(exc, self)
+
+    def rekey(self) -> None:
+        """Vault > Re-key: confirmation, approval, then the work on the worker thread."""
+        from cim_desktop.ui.rekey_dialog import RekeyRun
+
+        if self.session is None:
+            return
+        run = RekeyRun(self, self.session, self.worker)
+        self.rekey_run = run
+        run.finished.connect(self._rekeyed)
+        run.start()
+
+    def _rekeyed(self, result: object) -> None:
+        if result is not None:
+            self.data_changed.emit("audit")
 
     def _open_recovery(self) -> None:
         from cim_desktop.ui.recovery import RecoveryDialog
