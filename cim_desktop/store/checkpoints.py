@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from cim_desktop.errors import InvalidInput, StorageFull
+from cim_desktop.errors import InvalidInput, StorageFull, VaultCorrupt
+from cim_desktop.security import safe_json
 from cim_desktop.security.atomic import fsync_dir
 
 FORMAT = "cim-desktop-checkpoint/1"
@@ -87,30 +88,49 @@ def append(path: Path, checkpoint: Checkpoint) -> None:
         raise
 
 
+MAX_LINE_BYTES = 64 * 1024
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 8
+
+
+def _parse(raw: bytes, max_bytes: int, what: str) -> Checkpoint:
+    """One checkpoint from JSON text, bounded in size and depth, finite integers only."""
+    try:
+        data = safe_json.loads(raw, max_bytes=max_bytes, max_depth=MAX_DEPTH, what=what)
+    except VaultCorrupt as exc:
+        raise InvalidInput(exc.message) from None
+    if isinstance(data, dict) and isinstance(data.get("checkpoint"), dict):
+        data = data["checkpoint"]  # a backup manifest
+    # Lone surrogates and control characters would break the signed message or the output.
+    if not isinstance(data, dict) or any(isinstance(v, str) and not v.isprintable()
+                                         for v in data.values()):
+        raise InvalidInput(f"{what} is not a checkpoint.")
+    return Checkpoint.from_json(data)
+
+
 def read(path: Path) -> list[Checkpoint]:
     """Read a checkpoint file (one JSON object a line) or a single JSON checkpoint."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise InvalidInput(f"The checkpoint file {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError):
+    except OSError:
         raise InvalidInput(f"The checkpoint file {path} cannot be read.") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InvalidInput(f"The checkpoint file {path} is larger than "
+                           f"{MAX_FILE_BYTES // (1024 * 1024)} MiB.")
     found: list[Checkpoint] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            if number == 1:
-                try:
-                    data = json.loads(text)
-                except json.JSONDecodeError:
-                    raise InvalidInput(f"{path} is not a checkpoint file.") from None
-                found.append(Checkpoint.from_json(data.get("checkpoint", data)))
+            found.append(_parse(line, MAX_LINE_BYTES, f"Line {number} of {path}"))
+        except InvalidInput:
+            if number == 1:  # perhaps one checkpoint spread over several lines
+                found = [_parse(raw, MAX_LINE_BYTES, f"The checkpoint file {path}")]
                 return found
-            raise InvalidInput(f"Line {number} of {path} is not a checkpoint.") from None
-        found.append(Checkpoint.from_json(data.get("checkpoint", data)))
+            raise
     if not found:
         raise InvalidInput(f"{path} holds no checkpoint.")
     return found
@@ -120,7 +140,7 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey | None:
     """The vault's checkpoint-verifying key from its PEM text, or None if it is not one."""
     try:
         key = serialization.load_pem_public_key(pem)
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):  # a damaged vault.pub can name any algorithm
         return None
     return key if isinstance(key, Ed25519PublicKey) else None
 
