@@ -87,7 +87,7 @@ def add_officer(session: Session, username: str, password: str, roles: Iterable[
     if roles:
         detail |= approval_detail(session, approval, PURPOSE_ADD, officer.id)
     with exclusive(session.paths.keys):
-        slots = load_slots(session.paths)
+        slots = load_slots(session.paths, session.keyring)
         if slots.find_user(username) is not None:
             raise InvalidInput(f"An officer with the username '{username}' already exists.")
         slots.users[officer.id] = wrap_for_user(
@@ -127,7 +127,7 @@ def change_password(session: Session, current: str, new: str) -> None:
     if new == current:
         raise InvalidInput("The new password must differ from the current one.")
     with exclusive(session.paths.keys):
-        slots = load_slots(session.paths)
+        slots = load_slots(session.paths, session.keyring)
         try:
             authenticate(session.paths, slots, officer.username, current, session.keyring)
         except WrongCredentials:
@@ -163,7 +163,7 @@ def reset_password(session: Session, officer_id: str, temporary: str,
     detail |= approval_detail(session, approval, what, officer_id,
                               exclude=frozenset({officer_id}))
     with exclusive(session.paths.keys):
-        slots = load_slots(session.paths)
+        slots = load_slots(session.paths, session.keyring)
         if officer_id not in slots.users:
             raise InvalidInput(f"'{officer.username}' has no key slot on this vault.")
         slots.users[officer_id] = wrap_for_user(
@@ -178,7 +178,7 @@ def reset_password(session: Session, officer_id: str, temporary: str,
 
 # -- lockouts ----------------------------------------------------------------------------
 def locked_usernames(session: Session) -> list[str]:
-    slots = load_slots(session.paths)
+    slots = load_slots(session.paths, session.keyring)
     return sorted(slots.users[uid].username for uid, lock in slots.lockouts.items()
                   if lock.locked_at is not None and uid in slots.users)
 
@@ -191,7 +191,7 @@ def release(session: Session, username: str, reason: str = "") -> None:
 
 
 def _release(session: Session, acting: Role, username: str, reason: str) -> None:
-    slots = load_slots(session.paths)
+    slots = load_slots(session.paths, session.keyring)
     slot = slots.find_user(username)
     if slot is None:
         raise InvalidInput(f"There is no officer with the username '{username}'.")
