@@ -50,7 +50,7 @@ def run(runs: int = 9) -> list[Figure]:
             whole.append(_ms(start))
             session.close()
 
-            slots = vault.load_slots(paths)
+            slots = vault.load_slots(paths, keyring)
             slot = slots.find_user(ADMIN)
             assert slot is not None
             secret = keyring.get(slots.vault_id)
