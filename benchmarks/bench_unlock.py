@@ -92,7 +92,7 @@ def _run(runs: int, officers: int, team_rows: int, label: str) -> list[Figure]:
             whole.append(_ms(start))
             session.close()
 
-            slots = vault.load_slots(paths)
+            slots = vault.load_slots(paths, keyring)
             slot = slots.find_user(ADMIN)
             assert slot is not None
             secret = keyring.get(slots.vault_id)

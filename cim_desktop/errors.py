@@ -20,8 +20,8 @@ class CimError(Exception):
 
 
 class WrongCredentials(CimError):
-    def __init__(self) -> None:
-        super().__init__("Wrong username or password.")
+    def __init__(self, note: str = "") -> None:
+        super().__init__("Wrong username or password." + note)
 
 
 class AccountLocked(CimError):
@@ -102,4 +102,22 @@ class SlotDisabled(CimError):
         super().__init__(
             "This account is suspended: its key slot no longer opens the vault. Only an "
             "administrator's reinstatement restores it."
+        )
+
+
+class VaultTampered(VaultCorrupt):
+    """``vault.keys`` fails its authentication code: someone edited it without the keyring,
+    or it has none. Exit status 1, as for any integrity finding."""
+
+    exit_code = 1
+
+    def __init__(self, name: str = "vault.keys", *, unsealed: bool = False) -> None:
+        what = ("has no authentication code (it was written by an older cim-desktop, or the "
+                "code was removed)" if unsealed else
+                "was changed outside cim-desktop (its authentication code does not match)")
+        super().__init__(
+            f"{name} {what}, so nobody can log in until it is repaired. Open the vault with "
+            "the recovery code (cim recover, or 'Recover with recovery code' at login), which "
+            "re-seals it and records what was found in the audit trail, or restore the vault "
+            "from a backup."
         )

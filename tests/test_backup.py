@@ -26,6 +26,7 @@ from cim_desktop.errors import (
 )
 from cim_desktop.security import recovery_code
 from cim_desktop.security.device_secret import SERVICE, DeviceSecretStore
+from cim_desktop.security.slotfile import SlotFile
 from cim_desktop.services import audit
 from cim_desktop.services.backup import (
     BackupResult,
@@ -297,7 +298,11 @@ def test_only_an_administrator_backs_up_or_restores(
     with pytest.raises(PermissionDenied):
         restore_backup(vault_dir, backed.result.path, username="bob", password=BOB_PASSWORD,
                        keyring=keyring_store)
-    assert files(vault_dir) == before
+    # Only vault.keys changed: it holds the refusal until the next unlock records it.
+    assert {k: v for k, v in files(vault_dir).items() if k != "vault.keys"} == \
+        {k: v for k, v in before.items() if k != "vault.keys"}
+    waiting = SlotFile.load(vault_dir / "vault.keys").pending_events
+    assert [(e["action"], e["username"]) for e in waiting] == [("restore-refused", "bob")]
 
 
 @pytest.fixture

@@ -104,7 +104,7 @@ def test_refusals_change_nothing_and_wrong_passwords_count(world: World) -> None
     assert (row.action, row.outcome, json.loads(row.detail)) == (
         "break-glass", "denied", {"cause": "wrong password"})
     assert "not my password" not in row.detail + row.reason
-    lock = load_slots(outsider.paths).lockouts[outsider.officer.id]
+    lock = load_slots(outsider.paths, outsider.keyring).lockouts[outsider.officer.id]
     assert len(lock.failures) == 1, "a wrong password counts towards lockout"
     assert _grants(outsider, urn) == []
 

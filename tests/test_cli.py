@@ -267,7 +267,7 @@ def test_doctor_reports_every_check_and_the_last_backup(
     assert ran.code == 0
     names = [line.split()[1] for line in ran.out.splitlines()[:-1]]
     assert names == ["keyring", "sqlcipher", "pragmas", "memory", "integrity", "audit",
-                     "granting", "checkpoints", "last", "re-keying"]
+                     "granting", "checkpoints", "vault.keys", "vault.pub", "last", "re-keying"]
     assert re.search(r"^WARN +last backup +never$", ran.out, re.M)
     assert "MemoryKeyring" in ran.out
 

@@ -99,7 +99,10 @@ def test_a_copy_in_vault_keys_that_drifted_is_reported_and_put_right(
     policy.change(session, KEY, True, None)  # the only administrator: a bootstrap change
     keys = vault_dir / "vault.keys"
     slots = SlotFile.load(keys)
-    slots.memory_security = False  # someone who can write the folder turns it off
+    # Someone with the workstation's keyring turns it off (without it, the MAC refuses the
+    # edit: test_slotfile_tamper).
+    slots.verify(keyring_store.get(session.vault_id))
+    slots.memory_security = False
     slots.save(keys)
     check = _check(session)
     assert check.status is doctor.Status.WARN and "vault.keys" in check.detail
@@ -156,15 +159,16 @@ def test_the_policy_applies_at_the_next_start_of_cim(tmp_path: Path) -> None:
     assert _cim(env, "policy", "set", KEY, "yes", *login).returncode == 0
     assert _doctor_line(env) == (0, "OK SQLCipher memory security on, as the site policy says")
 
-    # vault.keys edited to turn it off: that start runs with it off and doctor warns; the
-    # copy is put right, so the start after runs with it on again.
+    # vault.keys edited without the keyring to turn it off: its MAC refuses the edit and
+    # nobody logs in on it; the genuine file put back, the start runs with it on again.
     keys = tmp_path / "home" / "vault.keys"
-    data = json.loads(keys.read_text())
+    genuine = keys.read_bytes()
+    data = json.loads(genuine)
     data["memory_security"] = False
     keys.write_text(json.dumps(data))
-    code, line = _doctor_line(env)
-    assert code == 0 and line.startswith("WARN SQLCipher memory security off, but the site "
-                                         "policy says on")
+    done = _cim(env, "doctor", *login)
+    assert done.returncode == 1 and "changed outside cim-desktop" in done.stderr
+    keys.write_bytes(genuine)
     assert _doctor_line(env) == (0, "OK SQLCipher memory security on, as the site policy says")
 
     assert _cim(env, "policy", "set", KEY, "no", *login).returncode == 0

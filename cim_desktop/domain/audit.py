@@ -16,6 +16,12 @@ class Action(StrEnum):
     ACCOUNT_LOCKED = "account-locked"
     ACCOUNT_RELEASED = "account-released"
     RECOVERY = "recovery"
+    RECOVERY_REFUSED = "recovery-refused"
+    RESTORE_REFUSED = "restore-refused"
+    # vault.keys failed its authentication code; recorded by the recovery that re-seals it.
+    TAMPERING_FOUND = "tampering-found"
+    # Events that waited in vault.keys beyond its cap, counted rather than kept.
+    EVENTS_DROPPED = "events-dropped"
     VIEW = "view"
     CREATE = "create"
     UPDATE = "update"

@@ -21,7 +21,11 @@ DEFAULT_MEMORY_KIB = 128 * 1024
 DEFAULT_ITERATIONS = 3
 DEFAULT_LANES = 4
 SALT_BYTES = 16
-MAX_MEMORY_KIB = 4 * 1024 * 1024
+# Ceilings, so that an edited vault.keys cannot make one login take minutes or gigabytes.
+MAX_MEMORY_KIB = 1024 * 1024
+MAX_ITERATIONS = 10
+MAX_LANES = 16
+MAX_SALT_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,12 @@ class KdfParams:
     def check(self) -> None:
         if self.memory_kib < FLOOR_MEMORY_KIB or self.iterations < FLOOR_ITERATIONS:
             raise VaultCorrupt("A key slot uses Argon2id parameters below the required floor.")
-        if self.memory_kib > MAX_MEMORY_KIB or not 1 <= self.lanes <= 64 or self.iterations > 64:
-            raise VaultCorrupt("A key slot has implausible Argon2id parameters.")
-        if len(self.salt) < SALT_BYTES:
-            raise VaultCorrupt("A key slot has a salt that is too short.")
+        if (self.memory_kib > MAX_MEMORY_KIB or not 1 <= self.lanes <= MAX_LANES
+                or self.iterations > MAX_ITERATIONS):
+            raise VaultCorrupt("A key slot has implausible Argon2id parameters (at most 1 GiB, "
+                               f"{MAX_ITERATIONS} passes and {MAX_LANES} lanes).")
+        if not SALT_BYTES <= len(self.salt) <= MAX_SALT_BYTES:
+            raise VaultCorrupt("A key slot has a salt of the wrong length.")
 
     def stretch(self, secret: bytes) -> bytes:
         return Argon2id(
@@ -73,10 +79,16 @@ class KdfParams:
         try:
             if data["alg"] != "argon2id":
                 raise VaultCorrupt("A key slot names an unknown key-derivation function.")
+            numbers = [data["m_kib"], data["t"], data["p"]]
+            # Exactly int: int() would also take "65536", 65536.9, True or a huge string.
+            if not all(type(n) is int and 0 < n <= MAX_MEMORY_KIB for n in numbers):
+                raise ValueError("not a bounded integer")
+            if not isinstance(data["salt"], str) or len(data["salt"]) > 4 * MAX_SALT_BYTES:
+                raise ValueError("bad salt")
             params = cls(
-                int(data["m_kib"]),
-                int(data["t"]),
-                int(data["p"]),
+                numbers[0],
+                numbers[1],
+                numbers[2],
                 base64.b64decode(data["salt"], validate=True),
             )
         except (KeyError, TypeError, ValueError) as exc:

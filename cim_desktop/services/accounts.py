@@ -96,7 +96,7 @@ def add_officer(session: Session, username: str, password: str, roles: Iterable[
     if roles:
         detail |= approval_detail(session, approval, PURPOSE_ADD, officer.id)
     with exclusive(session.paths.keys):
-        slots = load_slots(session.paths)
+        slots = load_slots(session.paths, session.keyring)
         if slots.find_user(username) is not None:
             raise InvalidInput(f"An officer with the username '{username}' already exists.")
         device_secret = session.keyring.get(session.vault_id)
@@ -145,7 +145,7 @@ def change_password(session: Session, current: str, new: str) -> None:
     if new == current:
         raise InvalidInput("The new password must differ from the current one.")
     with exclusive(session.paths.keys):
-        slots = load_slots(session.paths)
+        slots = load_slots(session.paths, session.keyring)
         try:
             _, _, old_signer_key = authenticate_with_signer(
                 session.paths, slots, officer.username, current, session.keyring)
@@ -205,7 +205,7 @@ def reset_password(session: Session, officer_id: str, temporary: str,
     detail |= approval_detail(session, approval, what, officer_id,
                               exclude=frozenset({officer_id}))
     with exclusive(session.paths.keys):
-        slots = load_slots(session.paths)
+        slots = load_slots(session.paths, session.keyring)
         if officer_id not in slots.users:
             raise InvalidInput(f"'{officer.username}' has no key slot on this vault.")
         device_secret = session.keyring.get(session.vault_id)
@@ -223,7 +223,7 @@ def reset_password(session: Session, officer_id: str, temporary: str,
 
 # -- lockouts ----------------------------------------------------------------------------
 def locked_usernames(session: Session) -> list[str]:
-    slots = load_slots(session.paths)
+    slots = load_slots(session.paths, session.keyring)
     return sorted(slots.users[uid].username for uid, lock in slots.lockouts.items()
                   if lock.locked_at is not None and uid in slots.users)
 
@@ -236,7 +236,7 @@ def release(session: Session, username: str, reason: str = "") -> None:
 
 
 def _release(session: Session, acting: Role, username: str, reason: str) -> None:
-    slots = load_slots(session.paths)
+    slots = load_slots(session.paths, session.keyring)
     slot = slots.find_user(username)
     if slot is None:
         raise InvalidInput(f"There is no officer with the username '{username}'.")

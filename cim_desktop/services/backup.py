@@ -84,7 +84,7 @@ def create_backup(session: Session, dest_dir: Path) -> BackupResult:
     manifest_written = placed = False
     try:
         _check_space(session, dest_dir)
-        slots = load_slots(session.paths)
+        slots = load_slots(session.paths, session.keyring)
         session.db.copy_to(tmp, session.vault_key)
         tmp.chmod(0o600)
         fsync_file(tmp)

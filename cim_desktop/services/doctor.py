@@ -6,14 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cryptography.hazmat.primitives import serialization
+
 from cim_desktop.domain.audit import Action, AuditEvent, Outcome
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.roles import AUDIT_READERS
 from cim_desktop.errors import CimError, KeyringEntryMissing
 from cim_desktop.services import audit, memory_security, state_check
 from cim_desktop.services.backup import last_backup
+from cim_desktop.services.policy import current, lockout_of
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import load_slots
+from cim_desktop.services.slots import read_slots
+from cim_desktop.store.checkpoints import load_public_key
 from cim_desktop.store.diagnostics import expected_pragmas, parse_version, pinned_sqlcipher
 from cim_desktop.store.slot_keys import SlotKeyRepository
 
@@ -81,7 +85,8 @@ def _memory_security(session: Session) -> DoctorCheck:
     """Either setting is acceptable (the site chooses); running with one other than the
     policy's, or a copy beside the vault that would start the next session so, is not."""
     try:
-        slots = load_slots(session.paths)
+        # Read without the MAC check: the vault.keys check reports a bad MAC on its own.
+        slots = read_slots(session.paths)
     except CimError as exc:
         return DoctorCheck("memory security", Status.FAIL, exc.message)
     state = memory_security.check(session.db, slots)
@@ -147,6 +152,54 @@ def _checkpoints(session: Session) -> DoctorCheck:
                        "--checkpoint)")
 
 
+def _slot_file(session: Session) -> DoctorCheck:
+    """vault.keys as it is now on disk: its MAC, and its lockout settings against the
+    database's policy (the database is authoritative; logins copy it into the file)."""
+    name = session.paths.keys.name
+    try:
+        slots = read_slots(session.paths)
+        if not slots.mac_matches(session.keyring.get(session.vault_id)):
+            return DoctorCheck("vault.keys", Status.FAIL,
+                               f"{name} fails its authentication code: it was changed outside "
+                               "cim-desktop; open the vault with the recovery code")
+    except CimError as exc:
+        return DoctorCheck("vault.keys", Status.FAIL, exc.message)
+    wanted = lockout_of(current(session))
+    found = slots.lockout_policy
+    if found != wanted:
+        return DoctorCheck("vault.keys", Status.FAIL,
+                           f"lockout settings in {name} ({found.max_failures} failures in "
+                           f"{found.window_minutes} min) differ from the policy "
+                           f"({wanted.max_failures} in {wanted.window_minutes} min)")
+    return DoctorCheck("vault.keys", Status.OK,
+                       f"authentication code valid; lockout {wanted.max_failures} failures "
+                       f"in {wanted.window_minutes} min, as the policy says")
+
+
+def _raw_public(pem: bytes) -> bytes | None:
+    key = load_public_key(pem)
+    return None if key is None else key.public_bytes(serialization.Encoding.Raw,
+                                                     serialization.PublicFormat.Raw)
+
+
+def _public_key_file(session: Session) -> DoctorCheck:
+    path = session.paths.public_key
+    with session.db.reading():
+        ours = _raw_public((session.db.meta.get("public_key") or "").encode())
+    try:
+        with path.open("rb") as handle:
+            found = _raw_public(handle.read(64 * 1024))
+    except FileNotFoundError:
+        return DoctorCheck("vault.pub", Status.FAIL, f"{path.name} is missing beside the vault")
+    except OSError as exc:
+        return DoctorCheck("vault.pub", Status.FAIL, f"{path.name} cannot be read "
+                                                     f"({exc.strerror})")
+    if ours is None or found != ours:
+        return DoctorCheck("vault.pub", Status.FAIL,
+                           f"{path.name} does not match the vault's checkpoint signing key")
+    return DoctorCheck("vault.pub", Status.OK, "matches the vault's checkpoint signing key")
+
+
 def _last_backup(session: Session) -> DoctorCheck:
     last = last_backup(session)
     if last is None:
@@ -170,7 +223,7 @@ def _rekey(session: Session) -> DoctorCheck:
 
 _CHECKS: tuple[Callable[[Session], DoctorCheck], ...] = (
     _keyring, _sqlcipher, _pragmas, _memory_security, _integrity, _chain, _granting_rows,
-    _checkpoints, _last_backup, _rekey,
+    _checkpoints, _slot_file, _public_key_file, _last_backup, _rekey,
 )
 
 

@@ -287,7 +287,7 @@ def set_status(session: Session, officer_id: str, status: OfficerStatus,
     if ended:
         detail["roles_ended"] = [r.value for r in ended]
     with exclusive(session.paths.keys):
-        slots = load_slots(session.paths)
+        slots = load_slots(session.paths, session.keyring)
         with session.change(AuditEvent(Action.UPDATE, "officer", officer_id, detail,
                                        reason=reason), acting):
             session.db.officers.set_status(officer_id, status)

@@ -231,7 +231,7 @@ def _apply(session: Session, acting: Role, diffs: dict[str, tuple[Any, Any]],
            approver_id: str, approval_detail: dict[str, Any]) -> None:
     """Write the changes and their audit rows in one transaction; the caller holds the
     slot file's lock."""
-    slots = load_slots(session.paths)
+    slots = load_slots(session.paths, session.keyring)
     old_mirror = (slots.lockout_policy, slots.memory_security)
     values = dict(current(session).values)
     values.update({key: new for key, (_, new) in diffs.items()})

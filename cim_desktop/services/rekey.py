@@ -75,7 +75,7 @@ def rekey_vault(session: Session, approval: Approval | None,
     started = time.monotonic()
     paths = session.paths
     with exclusive(paths.keys):
-        slots = load_slots(paths)
+        slots = load_slots(paths, session.keyring)
         report(0, len(STEPS), STEPS[0])
         stamp = f"{utc_now():%Y%m%dT%H%M%S%fZ}"
         copy = paths.db.with_name(f"{paths.db.name}.pre-rekey-{stamp}")

@@ -34,15 +34,18 @@ def next_path(paths: VaultPaths) -> Path:
     return paths.keys.with_name(NEXT_NAME)
 
 
-def pending(paths: VaultPaths) -> SlotFile | None:
-    """The slot file an interrupted re-keying left, if any (unreadable counts as none)."""
+def pending(paths: VaultPaths, device_secret: bytes) -> SlotFile | None:
+    """The slot file an interrupted re-keying left, if any; one that is unreadable or fails
+    its MAC (not written by this application with this device secret) counts as none."""
     path = next_path(paths)
     if not path.exists():
         return None
     try:
-        return SlotFile.load(path)
+        found = SlotFile.load(path)
+        found.verify(device_secret, NEXT_NAME)
     except CimError:
         return None
+    return found
 
 
 def promote(paths: VaultPaths) -> None:

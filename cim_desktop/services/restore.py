@@ -31,10 +31,12 @@ from cim_desktop.errors import (
     InvalidInput,
     KeyringUnavailable,
     PermissionDenied,
+    RecoveryCodeInvalid,
     VaultCorrupt,
     WrongCredentials,
 )
 from cim_desktop.security import recovery_code as codes
+from cim_desktop.security import safe_json
 from cim_desktop.security.atomic import atomic_write, fsync_dir
 from cim_desktop.security.device_secret import DeviceSecretStore, new_secret
 from cim_desktop.security.kdf import KdfParams
@@ -59,6 +61,7 @@ from cim_desktop.services.backup_format import (
     storage_error,
 )
 from cim_desktop.services.paths import VaultPaths
+from cim_desktop.services.slots import record_refusal
 from cim_desktop.store import checkpoints
 from cim_desktop.store.audit_chain import SYSTEM_ACTOR, Actor
 from cim_desktop.store.backup_file import open_copy
@@ -72,6 +75,7 @@ _KEYRING_CANNOT_OPEN = (
     "Nothing was changed."
 )
 _UNCHANGED = " Nothing was changed."
+_MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class _Keys:
     user_id: str | None  # None when opened with the recovery code
     code_secret: bytes | None
     old_secret: bytes | None
+    device_secret: bytes | None = None  # the keyring's, when opened with a password
+    username: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,9 +130,10 @@ def read_manifest(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise InvalidInput(f"The manifest {path.name} cannot be read ({exc.strerror}).") from None
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise IntegrityFailure(f"The manifest {path.name} is damaged." + _UNCHANGED) from None
+        data = safe_json.loads(raw, max_bytes=_MAX_MANIFEST_BYTES, max_depth=24,
+                               what=f"The manifest {path.name}")
+    except VaultCorrupt as exc:
+        raise IntegrityFailure(exc.message + _UNCHANGED) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InvalidInput(f"{path.name} is not a cim-desktop backup manifest.")
     return data
@@ -141,7 +148,9 @@ def _manifest_parts(manifest: dict[str, Any]) -> tuple[str, SlotFile, Checkpoint
     if not isinstance(vault_id, str) or not vault_id:
         raise _damaged("no vault id")
     try:
-        slots = SlotFile.parse(json.dumps(manifest["keyslots"]).encode(), "the backup's key slots")
+        # No MAC needed: the manifest's signature covers the slots (checked before use).
+        slots = SlotFile.parse(json.dumps(manifest["keyslots"]).encode(), "the backup's key slots",
+                               require_mac=False)
     except (KeyError, TypeError, VaultCorrupt):
         raise _damaged("key slots") from None
     try:
@@ -154,26 +163,38 @@ def _manifest_parts(manifest: dict[str, Any]) -> tuple[str, SlotFile, Checkpoint
 
 
 def _authenticate(slots: SlotFile, username: str | None, password: str | None,
-                  code: str | None, keyring: DeviceSecretStore) -> _Keys:
+                  code: str | None, keyring: DeviceSecretStore, paths: VaultPaths) -> _Keys:
+    """Open the backup's slots; a wrong code or password is refused and recorded in the
+    vault being restored over, when there is one and its records can be authenticated."""
     if code is not None:
         secret = codes.secret_bytes(code)
-        vault_key, old = unwrap_recovery(slots.recovery, secret, vault_id=slots.vault_id)
+        try:
+            vault_key, old = unwrap_recovery(slots.recovery, secret, vault_id=slots.vault_id)
+        except RecoveryCodeInvalid as exc:
+            why_not = record_refusal(paths, keyring, Action.RESTORE_REFUSED,
+                                     cause="wrong recovery code", method="recovery code")
+            raise RecoveryCodeInvalid(exc.message + why_not) from None
         return _Keys(vault_key, None, secret, old)
     if not username or password is None:
         raise InvalidInput("Give the username and password of an administrator, or the "
                            "recovery code, to restore a backup.")
     slot = slots.find_user(username)
-    if slot is None:
-        # Same effort as a real attempt, so the answer's timing does not reveal usernames.
-        with contextlib.suppress(Exception):
-            KdfParams.fresh().stretch(password.encode("utf-8", "surrogatepass"))
-        raise WrongCredentials()
     try:
-        device_secret = keyring.get(slots.vault_id)
-        vault_key = unwrap_user(slot, device_secret, password, vault_id=slots.vault_id)
-    except KeyringUnavailable:
-        raise CimError(_KEYRING_CANNOT_OPEN) from None
-    return _Keys(vault_key, slot.user_id, None, None)
+        if slot is None:
+            # Same effort as a real attempt, so the answer's timing does not reveal usernames.
+            with contextlib.suppress(Exception):
+                KdfParams.fresh().stretch(password.encode("utf-8", "surrogatepass"))
+            raise WrongCredentials()
+        try:
+            device_secret = keyring.get(slots.vault_id)
+            vault_key = unwrap_user(slot, device_secret, password, vault_id=slots.vault_id)
+        except KeyringUnavailable:
+            raise CimError(_KEYRING_CANNOT_OPEN) from None
+    except WrongCredentials:
+        why_not = record_refusal(paths, keyring, Action.RESTORE_REFUSED, username,
+                                 cause="wrong password", method="password")
+        raise WrongCredentials(why_not) from None
+    return _Keys(vault_key, slot.user_id, None, None, device_secret, slot.username)
 
 
 # -- proving the copy --------------------------------------------------------------------------
@@ -224,31 +245,39 @@ def _check_copy(db: VaultDatabase, manifest: dict[str, Any], cp: Checkpoint) -> 
     return pem
 
 
-def _actor(db: VaultDatabase, keys: _Keys) -> Actor:
+def _actor(db: VaultDatabase, keys: _Keys, paths: VaultPaths,
+           keyring: DeviceSecretStore) -> Actor:
     if keys.user_id is None:
         return SYSTEM_ACTOR
     with db.reading():
         officer = db.officers.get(keys.user_id)
     if (officer is None or officer.status is not OfficerStatus.ACTIVE
             or not officer.has(Role.ADMINISTRATOR)):
+        # Recorded in the vault being restored over: this copy of the backup is discarded.
+        why_not = record_refusal(paths, keyring, Action.RESTORE_REFUSED, keys.username,
+                                 cause="not an administrator", method="password")
         raise PermissionDenied("Only an active officer with the administrator role in the "
-                               "backup may restore it." + _UNCHANGED)
+                               "backup may restore it." + _UNCHANGED + why_not)
     return Actor(officer.id, officer.username, Role.ADMINISTRATOR.value, uuid.uuid4().hex[:16])
 
 
 def _rewrapped(slots: SlotFile, keys: _Keys) -> tuple[SlotFile, bytes | None]:
     if keys.old_secret is None or keys.code_secret is None:
+        assert keys.device_secret is not None  # opened with a password and the keyring
+        slots.bind(keys.device_secret)
         return slots, None
     fresh = new_secret()
     slots.users = {uid: reseat_device_layer(s, keys.old_secret, fresh, vault_id=slots.vault_id)
                    for uid, s in slots.users.items()}
     opened = open_recovery(slots.recovery, keys.code_secret, vault_id=slots.vault_id)
     slots.recovery = reseat_recovery(slots.recovery, opened, fresh, vault_id=slots.vault_id)
+    slots.bind(fresh)
     return slots, fresh
 
 
 def _prepare(tmp: Path, manifest: dict[str, Any], cp: Checkpoint, slots: SlotFile,
-             keys: _Keys, source_name: str, replaced_tag: str) -> _Prepared:
+             keys: _Keys, source_name: str, replaced_tag: str, paths: VaultPaths,
+             keyring: DeviceSecretStore) -> _Prepared:
     try:
         db = open_copy(tmp, keys.vault_key, slots.vault_id)
     except VaultCorrupt:
@@ -257,7 +286,7 @@ def _prepare(tmp: Path, manifest: dict[str, Any], cp: Checkpoint, slots: SlotFil
     try:
         pem = _check_copy(db, manifest, cp)
         counts = db.table_counts()
-        actor = _actor(db, keys)
+        actor = _actor(db, keys, paths, keyring)
         slots, fresh = _rewrapped(slots, keys)
         by_code = keys.user_id is None
         event = AuditEvent(
@@ -348,7 +377,8 @@ def _swap(paths: VaultPaths, tmp: Path, prepared: _Prepared, tag: str,
 def _refuse_foreign(paths: VaultPaths, vault_id: str) -> None:
     current: str | None = None
     with contextlib.suppress(CimError, OSError):
-        current = SlotFile.load(paths.keys).vault_id if paths.keys.exists() else None
+        current = (SlotFile.load(paths.keys, require_mac=False).vault_id
+                   if paths.keys.exists() else None)
     if current is not None and current != vault_id:
         raise InvalidInput(f"The backup is of another vault than the one in {paths.root}. "
                            "Restore it into an empty folder instead." + _UNCHANGED)
@@ -372,7 +402,7 @@ def restore_backup(
     manifest = read_manifest(manifest_path)
     vault_id, slots, cp = _manifest_parts(manifest)
     _refuse_foreign(paths, vault_id)
-    keys = _authenticate(slots, username, password, recovery_code, keyring)
+    keys = _authenticate(slots, username, password, recovery_code, keyring, paths)
 
     created_root = not paths.root.exists()
     tmp = paths.root / f".vault.db.restore-{uuid.uuid4().hex[:12]}.tmp"
@@ -390,7 +420,7 @@ def restore_backup(
             raise IntegrityFailure("The backup file does not match its manifest: it was changed "
                                    "or damaged after it was written." + _UNCHANGED)
         tag = _replaced_tag(paths)
-        prepared = _prepare(tmp, manifest, cp, slots, keys, source.name, tag)
+        prepared = _prepare(tmp, manifest, cp, slots, keys, source.name, tag, paths, keyring)
         # No login or officer change may save an older vault.keys over the restored one.
         with exclusive(paths.keys):
             replaced = _swap(paths, tmp, prepared, tag, keyring)

@@ -13,9 +13,10 @@ from cryptography.hazmat.primitives import serialization
 
 from cim_desktop.domain.audit import Action, AuditEvent, Outcome
 from cim_desktop.domain.clock import iso_utc, utc_now
-from cim_desktop.domain.lockout import recent_failures, should_lock
+from cim_desktop.domain.lockout import LockoutPolicy, recent_failures, should_lock
 from cim_desktop.domain.officers import Officer, OfficerStatus
 from cim_desktop.domain.passwords import check_new_password
+from cim_desktop.domain.policy import Policy
 from cim_desktop.domain.roles import Role
 from cim_desktop.domain.text import check_storable
 from cim_desktop.errors import (
@@ -23,11 +24,10 @@ from cim_desktop.errors import (
     CimError,
     InvalidInput,
     KeyringUnavailable,
+    RecoveryCodeInvalid,
     SlotDisabled,
     StorageFull,
-    VaultCorrupt,
     VaultExists,
-    VaultNotFound,
     WrongCredentials,
 )
 from cim_desktop.security import recovery_code
@@ -48,14 +48,20 @@ from cim_desktop.security.keyslots import (
     wrap_for_user,
     wrap_recovery,
 )
+from cim_desktop.security.pending_events import new_event
 from cim_desktop.security.slotfile import SlotFile, check_username, exclusive
 from cim_desktop.services import memory_security, rekey_resume, signing_keys, state_check
 from cim_desktop.services.paths import VaultPaths
 from cim_desktop.services.session import Session
+from cim_desktop.services.slots import load_slots, read_slots, record_refusal_locked, verify
 from cim_desktop.store import checkpoints
 from cim_desktop.store.audit_chain import SYSTEM_ACTOR, Actor
 from cim_desktop.store.database import VaultDatabase
+from cim_desktop.store.policy import PolicyRepository
 from cim_desktop.store.slot_keys import RECOVERY_HOLDER, SlotKeyRepository
+
+__all__ = ["NewVault", "authenticate", "confirm_password", "create_vault", "flush_pending",
+           "load_slots", "recover", "unlock"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,7 @@ def create_vault(
                                vault_id=vault_id, issuer_public=public_key(issuer),
                                private=recovery_private),
     )
+    slot_file.bind(device_secret)
     admin_slot = wrap_for_user(
         vault_key, device_secret, admin_password,
         vault_id=vault_id, user_id=admin_id, username=username,
@@ -168,26 +175,8 @@ def create_vault(
     return NewVault(session, code)
 
 
-def load_slots(paths: VaultPaths) -> SlotFile:
-    if not paths.keys.exists():
-        if paths.db.exists():
-            raise VaultCorrupt(
-                "The key-slot file vault.keys is missing beside the vault. Restore it from a "
-                "backup, or restore the whole vault with the recovery code."
-            )
-        raise VaultNotFound(f"There is no vault in {paths.root}.")
-    return SlotFile.load(paths.keys)
-
-
 def _pending(action: Action, user_id: str, username: str, **detail: Any) -> dict[str, Any]:
-    return {
-        "event_id": uuid.uuid4().hex,
-        "action": action.value,
-        "user_id": user_id,
-        "username": username,
-        "occurred_at": iso_utc(utc_now()),
-        "detail": detail,
-    }
+    return new_event(action, user_id, username, **detail)
 
 
 def unlock(root: Path, username: str, password: str,
@@ -195,23 +184,24 @@ def unlock(root: Path, username: str, password: str,
     """Open the vault as ``username``; wrong credentials never touch the database."""
     keyring = keyring or DeviceSecretStore()
     paths = VaultPaths(root)
-    load_slots(paths)  # a clear message when there is no vault, before any lock file
+    read_slots(paths)  # a clear message when there is no vault, before any lock file
     with exclusive(paths.keys):
         return _unlock(paths, username, password, keyring)
 
 
 def _unlock(paths: VaultPaths, username: str, password: str,
             keyring: DeviceSecretStore) -> Session:
-    slots = load_slots(paths)
+    slots = load_slots(paths, keyring)
     user_id, vault_key, signer_key = authenticate_with_signer(paths, slots, username, password,
                                                               keyring)
     memory_security.start(slots)
     db, vault_key, completed = rekey_resume.open_database(
-        paths, vault_key, slots.vault_id, rekey_resume.pending(paths),
+        paths, vault_key, slots.vault_id,
+        rekey_resume.pending(paths, keyring.get(slots.vault_id)),
         lambda nxt: unwrap_user(nxt.users[user_id], keyring.get(slots.vault_id), password,
                                 vault_id=slots.vault_id))
     if completed:
-        slots = load_slots(paths)
+        slots = load_slots(paths, keyring)
     session = _start_session(paths, db, slots, user_id, keyring, vault_key, signer_key)
     rekey_resume.record_if_completed(session.db, session.actor, completed)
     return session
@@ -228,6 +218,10 @@ def authenticate(paths: VaultPaths, slots: SlotFile, username: str, password: st
 def authenticate_with_signer(paths: VaultPaths, slots: SlotFile, username: str, password: str,
                              keyring: DeviceSecretStore) -> tuple[str, bytes, bytes]:
     """As ``authenticate``, plus the key that seals this officer's checkpoint-signing key."""
+    # The device secret first: every record written below must carry the file's MAC, and
+    # a file that fails it is refused before anything is counted or saved.
+    device_secret = keyring.get(slots.vault_id)
+    verify(slots, device_secret)
     slot = slots.find_user(username)
     if slot is None:
         # Spend the same effort as a real attempt so timing does not reveal usernames.
@@ -242,7 +236,6 @@ def authenticate_with_signer(paths: VaultPaths, slots: SlotFile, username: str, 
                                    cause="account locked"))
         slots.save(paths.keys)
         raise AccountLocked(slot.username)
-    device_secret = keyring.get(slots.vault_id)
     try:
         vault_key, signer_key = unwrap_user_with_signer(slot, device_secret, password,
                                                         vault_id=slots.vault_id)
@@ -282,7 +275,7 @@ def confirm_password(paths: VaultPaths, username: str, password: str,
     wrong password counts towards that officer's lockout, as at login.
     """
     with exclusive(paths.keys):
-        slots = load_slots(paths)
+        slots = load_slots(paths, keyring)
         user_id, _ = authenticate(paths, slots, username, password, keyring)
     return user_id
 
@@ -306,6 +299,7 @@ def _start_session(paths: VaultPaths, db: VaultDatabase, slots: SlotFile, user_i
             raise CimError("This account is not active. Ask an administrator.")
         session = Session(paths, db, officer, keyring, vault_key)
         flushed = flush_pending(db, slots)
+        mirrored = mirror_lockout_policy(db, slots)
         if db.migrated is not None:
             old, new, copy = db.migrated
             session.record(AuditEvent(Action.MIGRATE, "vault", db.vault_id,
@@ -315,7 +309,7 @@ def _start_session(paths: VaultPaths, db: VaultDatabase, slots: SlotFile, user_i
         session.record(AuditEvent(Action.LOGIN, "session", session.session_id,
                                   memory.login_detail()))
         # ``authenticate`` already cleared this officer's failure count.
-        if flushed or made_key or memory.mirror_repaired:
+        if flushed or mirrored or made_key or memory.mirror_repaired:
             slots.save(paths.keys)
         return session
     except BaseException:
@@ -349,32 +343,59 @@ def _seat_signer(session: Session, slots: SlotFile, signer_key: bytes) -> bool:
     return False
 
 
+def mirror_lockout_policy(db: VaultDatabase, slots: SlotFile) -> bool:
+    """Copy the database's lockout settings into the slot file; True if they differed.
+
+    The database is authoritative: the copy in vault.keys exists only because failed logins
+    are counted while the database is closed.
+    """
+    with db.reading():
+        policy = Policy.overlay(PolicyRepository(db.conn).values())
+    wanted = LockoutPolicy(policy.number("lockout_max_failures"),
+                           policy.number("lockout_window_minutes"))
+    if slots.lockout_policy == wanted:
+        return False
+    slots.lockout_policy = wanted
+    return True
+
+
 def flush_pending(db: VaultDatabase, slots: SlotFile) -> bool:
-    """Carry failed logins, lockouts and releases recorded while closed into the chain."""
+    """Carry failed logins, lockouts and refusals recorded while closed into the chain.
+
+    The events were checked field by field when the file was read, and its MAC with the
+    device secret, so each is what this application wrote.
+    """
     events = list(slots.pending_events)
-    if not events:
+    dropped = slots.pending_dropped
+    if not events and not dropped:
         return False
     with db.transaction():
         by_action: dict[str, list[str]] = {}
         for ev in events:
-            by_action.setdefault(str(ev.get("action")), []).append(str(ev.get("event_id")))
+            by_action.setdefault(ev["action"], []).append(ev["event_id"])
         seen: set[str] = set()
-        for action, ids in by_action.items():
-            seen |= db.audit.recorded_event_ids(action, ids)
+        for action_name, ids in by_action.items():
+            seen |= db.audit.recorded_event_ids(action_name, ids)
         for ev in events:
-            if str(ev.get("event_id")) in seen:
+            if ev["event_id"] in seen:
                 continue
-            detail = dict(ev.get("detail") or {})
-            detail["event_id"] = ev.get("event_id")
-            detail["recorded_late"] = True
-            actor = Actor(str(ev.get("user_id") or "unknown"), str(ev.get("username") or ""),
-                          "none", "")
-            action = Action(str(ev.get("action")))
-            outcome = Outcome.OK if action is Action.ACCOUNT_RELEASED else Outcome.FAILED
-            db.audit.append(actor, AuditEvent(action, "officer", str(ev.get("user_id") or ""),
-                                              detail, outcome=outcome),
-                            ts=str(ev.get("occurred_at")))
-    slots.pending_events = [e for e in slots.pending_events if e not in events]
+            detail = {**ev["detail"], "event_id": ev["event_id"], "recorded_late": True}
+            actor = Actor(ev["user_id"] or "unknown", ev["username"], "none", "")
+            action = Action(ev["action"])
+            if action in (Action.RESTORE_REFUSED, Action.RECOVERY_REFUSED):
+                event = AuditEvent(action, "vault", slots.vault_id, detail,
+                                   outcome=Outcome.DENIED)
+            else:
+                event = AuditEvent(action, "officer", ev["user_id"], detail,
+                                   outcome=Outcome.FAILED)
+            db.audit.append(actor, event, ts=ev["occurred_at"])
+        if dropped:
+            db.audit.append(SYSTEM_ACTOR, AuditEvent(
+                Action.EVENTS_DROPPED, "vault", slots.vault_id, {"dropped": dropped},
+                reason="more events waited in vault.keys than it keeps"))
+    flushed = {ev["event_id"] for ev in events}
+    slots.pending_events = [e for e in slots.pending_events if e["event_id"] not in flushed]
+    slots.pending_dropped -= dropped
     return True
 
 
@@ -385,35 +406,51 @@ def recover(root: Path, code: str, keyring: DeviceSecretStore | None = None) -> 
     """
     keyring = keyring or DeviceSecretStore()
     paths = VaultPaths(root)
-    load_slots(paths)
+    read_slots(paths, require_mac=False)
     secret = recovery_code.secret_bytes(code)
     with exclusive(paths.keys):
         return _recover(paths, secret, keyring)
 
 
 def _recover(paths: VaultPaths, secret: bytes, keyring: DeviceSecretStore) -> int:
-    slots = load_slots(paths)
-    keys = open_recovery(slots.recovery, secret, vault_id=slots.vault_id)
+    # Read without requiring the MAC: recovery is the way back from a file that fails it.
+    slots = read_slots(paths, require_mac=False)
+    try:
+        keys = open_recovery(slots.recovery, secret, vault_id=slots.vault_id)
+    except RecoveryCodeInvalid as exc:
+        why_not = record_refusal_locked(paths, keyring, Action.RECOVERY_REFUSED,
+                                        cause="wrong recovery code", method="recovery code")
+        raise RecoveryCodeInvalid(exc.message + why_not) from None
     memory_security.start(slots)
     db, _, completed = rekey_resume.open_database(
-        paths, keys.vault_key, slots.vault_id, rekey_resume.pending(paths),
+        paths, keys.vault_key, slots.vault_id,
+        rekey_resume.pending(paths, keys.device_secret),
         lambda nxt: open_recovery(nxt.recovery, secret, vault_id=slots.vault_id).vault_key)
     try:
         if completed:
-            slots = load_slots(paths)
+            slots = read_slots(paths, require_mac=False)
             keys = open_recovery(slots.recovery, secret, vault_id=slots.vault_id)
         old_secret = keys.device_secret
         keyring.backend  # noqa: B018
+        # The recovery slot holds the device secret the file was sealed with.
+        genuine = slots.mac_matches(old_secret)
+        finding = None if genuine else _distrust(slots)
         new = new_secret()
         slots.users = {
             uid: reseat_device_layer(s, old_secret, new, vault_id=slots.vault_id)
             for uid, s in slots.users.items()
         }
         slots.recovery = reseat_recovery(slots.recovery, keys, new, vault_id=slots.vault_id)
+        slots.bind(new)
+        mirror_lockout_policy(db, slots)
         rekey_resume.record_if_completed(db, SYSTEM_ACTOR, completed)
         flush_pending(db, slots)
         memory_security.reconcile(db, slots)  # the copy is saved with the new slots below
         with db.transaction():
+            if finding is not None:
+                db.audit.append(SYSTEM_ACTOR, AuditEvent(
+                    Action.TAMPERING_FOUND, "vault", slots.vault_id, finding,
+                    outcome=Outcome.FAILED, reason="found by recovery, which re-sealed it"))
             db.audit.append(
                 SYSTEM_ACTOR,
                 AuditEvent(Action.RECOVERY, "vault", slots.vault_id,
@@ -427,3 +464,21 @@ def _recover(paths: VaultPaths, secret: bytes, keyring: DeviceSecretStore) -> in
     finally:
         db.close()
     return len(slots.users)
+
+
+def _distrust(slots: SlotFile) -> dict[str, Any]:
+    """What a file that fails its MAC said, for the audit row; its unauthenticated parts are
+    set aside. Pending events are dropped, not replayed: anyone could have written them.
+    Lockouts are kept as found: a lock only keeps an officer out until an administrator
+    releases it (an audited act), whereas lifting locks could help a password guesser."""
+    finding: dict[str, Any] = {
+        "file": "vault.keys",
+        "finding": "MAC mismatch" if slots.stored_mac is not None else "no MAC",
+        "pending_events_dropped": len(slots.pending_events),
+        "dropped_count_claimed": slots.pending_dropped,
+        "locked_accounts_kept": sum(1 for lock in slots.lockouts.values()
+                                    if lock.locked_at is not None),
+    }
+    slots.pending_events = []
+    slots.pending_dropped = 0
+    return finding

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from cim_desktop.errors import InvalidInput, StorageFull
+from cim_desktop.errors import InvalidInput, StorageFull, VaultCorrupt
+from cim_desktop.security import safe_json
 from cim_desktop.security.atomic import fsync_dir
 
 FORMAT = "cim-desktop-checkpoint/2"
@@ -32,8 +33,6 @@ OLD_FORMAT = "cim-desktop-checkpoint/1"
 OLD_FORMAT_REFUSED = ("it is an old-format checkpoint signed with the vault's own key, which "
                       "anyone holding the vault key can use, so it proves nothing")
 # A line is one small JSON object; anything far larger is not a checkpoint.
-_MAX_LINE = 4096
-_MAX_FILE = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -130,17 +129,23 @@ def append(path: Path, checkpoint: Checkpoint) -> None:
         raise
 
 
-def _decode(text: str) -> Any:
+MAX_LINE_BYTES = 64 * 1024
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 8
+
+
+def _parse(raw: bytes, max_bytes: int, what: str) -> Checkpoint:
+    """One checkpoint from JSON text, bounded in size and depth, finite integers only."""
     try:
-        return json.loads(text)
-    except RecursionError:  # absurdly nested input: not a checkpoint either
-        raise json.JSONDecodeError("too deeply nested", text[:20], 0) from None
-
-
-def _one(data: Any) -> Checkpoint:
-    # A backup manifest carries its checkpoint under "checkpoint"; accept it as it is.
+        data = safe_json.loads(raw, max_bytes=max_bytes, max_depth=MAX_DEPTH, what=what)
+    except VaultCorrupt as exc:
+        raise InvalidInput(exc.message) from None
     if isinstance(data, dict) and isinstance(data.get("checkpoint"), dict):
-        data = data["checkpoint"]
+        data = data["checkpoint"]  # a backup manifest
+    # Lone surrogates and control characters would break the signed message or the output.
+    if not isinstance(data, dict) or any(isinstance(v, str) and not v.isprintable()
+                                         for v in data.values()):
+        raise InvalidInput(f"{what} is not a checkpoint.")
     return Checkpoint.from_json(data)
 
 
@@ -148,32 +153,28 @@ def read(path: Path, *, missing_ok: bool = False) -> list[Checkpoint]:
     """Read a checkpoint file (one JSON object a line), a single JSON checkpoint, or a backup
     manifest (its checkpoint). ``missing_ok``: a missing file holds no checkpoint."""
     try:
-        if path.stat().st_size > _MAX_FILE:
-            raise InvalidInput(f"{path} is too large to be a checkpoint file.")
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         if missing_ok:
             return []
         raise InvalidInput(f"The checkpoint file {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError):
+    except OSError:
         raise InvalidInput(f"The checkpoint file {path} cannot be read.") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InvalidInput(f"The checkpoint file {path} is larger than "
+                           f"{MAX_FILE_BYTES // (1024 * 1024)} MiB.")
     found: list[Checkpoint] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            if len(line) > _MAX_LINE:
-                raise json.JSONDecodeError("line too long", "", 0)
-            data = _decode(line)
-        except json.JSONDecodeError:
-            if number == 1:
-                try:
-                    data = _decode(text)
-                except json.JSONDecodeError:
-                    raise InvalidInput(f"{path} is not a checkpoint file.") from None
-                return [_one(data)]
-            raise InvalidInput(f"Line {number} of {path} is not a checkpoint.") from None
-        found.append(_one(data))
+            found.append(_parse(line, MAX_LINE_BYTES, f"Line {number} of {path}"))
+        except InvalidInput:
+            if number == 1:  # perhaps one checkpoint spread over several lines
+                found = [_parse(raw, MAX_LINE_BYTES, f"The checkpoint file {path}")]
+                return found
+            raise
     if not found and not missing_ok:
         raise InvalidInput(f"{path} holds no checkpoint.")
     return found
@@ -183,7 +184,7 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey | None:
     """The vault's own public key (``vault.pub``, backup manifests) from its PEM text, or None."""
     try:
         key = serialization.load_pem_public_key(pem)
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):  # a damaged vault.pub can name any algorithm
         return None
     return key if isinstance(key, Ed25519PublicKey) else None
 

@@ -25,6 +25,7 @@ from PySide6.QtGui import QBrush, QColor
 from cim_desktop.domain.audit import AuditRow
 from cim_desktop.domain.clock import parse_iso_utc
 from cim_desktop.domain.roles import Role
+from cim_desktop.security import safe_json
 from cim_desktop.ui.widgets import local_time
 
 if TYPE_CHECKING:
@@ -69,10 +70,24 @@ def role_label(role: str) -> str:
     return {"none": "—", "system": "System"}.get(role, role)
 
 
+def _when(ts: str) -> str:
+    """The row's time for reading; any text that is not one of ours is shown as recorded
+    (cut short), so one odd row cannot stop the trail from being read."""
+    try:
+        return local_time(parse_iso_utc(ts))
+    except (ValueError, OverflowError, TypeError):
+        text = str(ts)
+        return ascii(text[:40] + ("…" if len(text) > 40 else ""))
+
+
 def detail_text(detail: str, reason: str = "") -> str:
     try:
-        data = json.loads(detail) if detail else {}
-    except json.JSONDecodeError:
+        raw = str(detail).encode("utf-8", "replace")
+        # Depth checked first: json.loads would raise RecursionError on deep nesting.
+        if safe_json.nesting_too_deep(raw, 32):
+            raise ValueError("too deep")
+        data = json.loads(raw) if detail else {}
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError too
         data = {"detail": detail}
     parts: list[str] = []
     if isinstance(data, dict):
@@ -104,7 +119,6 @@ class _Shown:
 
 
 def _present(row: AuditRow) -> _Shown:
-    moment = parse_iso_utc(row.ts)
     officer = row.username or (f"({row.user_id})" if row.user_id else "(unknown)")
     entity_id = row.entity_id
     short = entity_id if len(entity_id) <= 12 else entity_id[:8] + "…"
@@ -113,7 +127,7 @@ def _present(row: AuditRow) -> _Shown:
     recorded = row.detail + (f" reason: {row.reason}" if row.reason else "")
     cells = (
         str(row.seq),
-        local_time(moment),
+        _when(row.ts),
         officer,
         role_label(row.role),
         action_label(row.action),
