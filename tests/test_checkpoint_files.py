@@ -15,10 +15,14 @@ from hypothesis import strategies as st
 from cim_desktop.errors import InvalidInput
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.security.keyslots import (
+    OfficerKeys,
     UserSlot,
+    new_private_key,
     open_signing_key,
+    public_key,
+    signer_key_for,
     unwrap_user_with_signer,
-    wrap_for_user_with_signer,
+    wrap_for_user,
 )
 from cim_desktop.security.slotfile import SlotFile
 from cim_desktop.services import audit, backup, signing_keys
@@ -33,11 +37,18 @@ from tests.memory_keyring import MemoryKeyring
 VAULT_ID = "00000000-0000-4000-8000-000000000001"
 
 
+def _slot(k: bytes, d: bytes) -> tuple[UserSlot, bytes]:
+    """A slot for a fresh key pair, and the key that seals its signing key."""
+    issuer, private = new_private_key(), new_private_key()
+    slot = wrap_for_user(k, d, "a long password here", vault_id=VAULT_ID, user_id="u1",
+                         username="bob", issuer_public=public_key(issuer), private=private)
+    return slot, signer_key_for(OfficerKeys(private, public_key(issuer)), VAULT_ID)
+
+
 # -- the sealed key in a slot ----------------------------------------------------------------
 def test_the_signing_key_opens_only_with_the_password_and_the_device_secret() -> None:
     k, d = os.urandom(32), os.urandom(32)
-    slot, sealer = wrap_for_user_with_signer(k, d, "a long password here", vault_id=VAULT_ID,
-                                             user_id="u1", username="bob")
+    slot, sealer = _slot(k, d)
     key = signing_keys.new_key()
     slot = signing_keys.seal_into(slot, sealer, key, VAULT_ID)
     again = UserSlot.from_json(json.loads(json.dumps(slot.to_json())))
@@ -57,27 +68,24 @@ def test_the_signing_key_opens_only_with_the_password_and_the_device_secret() ->
 
 
 def test_a_slot_without_a_signing_key_still_reads() -> None:
-    slot, _ = wrap_for_user_with_signer(os.urandom(32), os.urandom(32), "a long password here",
-                                        vault_id=VAULT_ID, user_id="u1", username="bob")
+    slot, _ = _slot(os.urandom(32), os.urandom(32))
     data = slot.to_json()
     assert "signing_key" not in data
     assert UserSlot.from_json(data).signing_key is None
 
 
-def test_recovery_leaves_each_officer_to_make_a_new_key_at_next_login(
-    new_vault: NewVault, vault_dir: Path
-) -> None:
+def test_recovery_keeps_each_officers_signing_key(new_vault: NewVault, vault_dir: Path) -> None:
     new_vault.session.lock()
     fresh = DeviceSecretStore(MemoryKeyring())
     recover(vault_dir, new_vault.recovery_code, fresh)
-    # The seal mixed in the old device secret; the re-seated slot holds no key.
+    # The seal comes from the officer's own key pair, which recovery moves to the new device
+    # secret unchanged: the key still opens and no new one is made.
     slots = SlotFile.load(vault_dir / "vault.keys").users.values()
-    assert all(s.signing_key is None for s in slots)
+    assert all(s.signing_key is not None for s in slots)
     session = unlock(vault_dir, ADMIN, ADMIN_PASSWORD, fresh)
     try:
-        row = session.db.audit.page(limit=2)[1]
-        assert (row.action, json.loads(row.detail)["occasion"]) == (
-            "checkpoint-key", signing_keys.MADE_AT_LOGIN)
+        made = [r for r in session.db.audit.page(limit=50) if r.action == "checkpoint-key"]
+        assert len(made) == 1  # the one made with the vault
         session.lock()
         result = verify(vault_dir, fresh)
         assert result.ok and [f.signer for f in result.own][-1] == ADMIN
