@@ -14,7 +14,7 @@ from typing import TextIO
 from cim_desktop.domain.audit import Action, AuditEvent, Outcome
 from cim_desktop.errors import InvalidInput, PermissionDenied
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import approval, audit, backup, doctor, rekey, vault
+from cim_desktop.services import approval, audit, backup, doctor, recovery, rekey, vault
 from cim_desktop.services.officers import ADMINS, ApprovalRequired
 from cim_desktop.services.session import Session
 
@@ -123,7 +123,7 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_recover(args: argparse.Namespace, ctx: Context) -> int:
     code = Secrets(ctx, args.code_stdin, "--code-stdin").read("Recovery code: ", "recovery code")
-    count = vault.recover(ctx.vault_dir, code, ctx.keyring)
+    count = recovery.recover(ctx.vault_dir, code, ctx.keyring)
     ctx.say(f"Recovered: a new device secret is stored in this workstation's keyring "
             f"({ctx.keyring.backend_name()}) and {count} officer slot(s) were re-wrapped.")
     ctx.say("Officers log in with their usual passwords.")

@@ -27,8 +27,9 @@ from cim_desktop.security.keyslots import (
 from cim_desktop.security.slotfile import SlotFile
 from cim_desktop.services import audit, backup, signing_keys
 from cim_desktop.services.backup_format import sign_manifest
+from cim_desktop.services.recovery import recover
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import NewVault, create_vault, recover, unlock
+from cim_desktop.services.vault import NewVault, create_vault, unlock
 from cim_desktop.store import checkpoints
 from cim_desktop.store.checkpoints import OLD_FORMAT, Checkpoint
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT

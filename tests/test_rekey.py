@@ -17,7 +17,8 @@ from cim_desktop.errors import PermissionDenied, SlotDisabled
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.services import approval, doctor, officers, rekey
 from cim_desktop.services.officers import ADMINS, ApprovalRequired
-from cim_desktop.services.vault import NewVault, recover, unlock
+from cim_desktop.services.recovery import recover
+from cim_desktop.services.vault import NewVault, unlock
 from cim_desktop.store.slot_keys import SlotKeyRepository
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.memory_keyring import MemoryKeyring

@@ -15,7 +15,8 @@ from cim_desktop.domain.roles import Role
 from cim_desktop.errors import WrongCredentials
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.services import rekey
-from cim_desktop.services.vault import create_vault, recover, unlock
+from cim_desktop.services.recovery import recover
+from cim_desktop.services.vault import create_vault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 from tests.file_keyring import ENV, FileKeyring
 from tests.memory_keyring import MemoryKeyring

@@ -15,7 +15,8 @@ import pytest
 from cim_desktop.errors import KeyringEntryMissing
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.services import audit
-from cim_desktop.services.vault import create_vault, recover, unlock
+from cim_desktop.services.recovery import recover
+from cim_desktop.services.vault import create_vault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.helpers import snapshot
 

@@ -28,7 +28,8 @@ from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.security.pending_events import MAX_PENDING_EVENTS
 from cim_desktop.security.slotfile import SlotFile
 from cim_desktop.services import audit, doctor, policy
-from cim_desktop.services.vault import NewVault, recover, unlock
+from cim_desktop.services.recovery import recover
+from cim_desktop.services.vault import NewVault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.helpers import snapshot
 from tests.memory_keyring import MemoryKeyring

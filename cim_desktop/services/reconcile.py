@@ -15,7 +15,7 @@ from cim_desktop.services.approval import Approval
 from cim_desktop.services.officers import ADMINS, approval_detail
 from cim_desktop.services.session import Session
 from cim_desktop.services.state_check import MAX_RECORDED, findings
-from cim_desktop.store import state
+from cim_desktop.store import state_repair
 
 PURPOSE_RECONCILE = "reconcile the granting rows with the audit trail"
 
@@ -48,14 +48,14 @@ def reconcile(session: Session, approval: Approval | None) -> Reconciled:
     actor = session.actor_as(acting)
     try:
         with session.db.transaction():
-            restored, removed = state.put_back(session.db.conn, [f.finding for f in found])
+            restored, removed = state_repair.put_back(session.db.conn, [f.finding for f in found])
             detail |= {"restored": restored, "removed": removed,
                        "findings": [f.finding.to_json() for f in found[:MAX_RECORDED]],
                        "count": len(found)}
             session.db.audit.append(
                 actor, AuditEvent(Action.STATE_RECONCILED, "vault", session.vault_id, detail),
                 rebase=True)
-    except state.CannotReconcile as exc:
+    except state_repair.CannotReconcile as exc:
         raise IntegrityFailure(
             f"The audit trail holds no record to put {exc.args[0]} right. Restore the vault "
             "from a backup.") from None

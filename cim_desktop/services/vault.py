@@ -23,8 +23,6 @@ from cim_desktop.errors import (
     AccountLocked,
     CimError,
     InvalidInput,
-    KeyringUnavailable,
-    RecoveryCodeInvalid,
     SlotDisabled,
     StorageFull,
     VaultExists,
@@ -38,10 +36,7 @@ from cim_desktop.security.keyslots import (
     KEY_BYTES,
     OfficerKeys,
     new_private_key,
-    open_recovery,
     public_key,
-    reseat_device_layer,
-    reseat_recovery,
     signer_key_for,
     unwrap_user,
     unwrap_user_with_signer,
@@ -53,7 +48,7 @@ from cim_desktop.security.slotfile import SlotFile, check_username, exclusive
 from cim_desktop.services import memory_security, rekey_resume, signing_keys, state_check
 from cim_desktop.services.paths import VaultPaths
 from cim_desktop.services.session import Session
-from cim_desktop.services.slots import load_slots, read_slots, record_refusal_locked, verify
+from cim_desktop.services.slots import load_slots, read_slots, verify
 from cim_desktop.store import checkpoints
 from cim_desktop.store.audit_chain import SYSTEM_ACTOR, Actor
 from cim_desktop.store.database import VaultDatabase
@@ -61,7 +56,7 @@ from cim_desktop.store.policy import PolicyRepository
 from cim_desktop.store.slot_keys import RECOVERY_HOLDER, SlotKeyRepository
 
 __all__ = ["NewVault", "authenticate", "confirm_password", "create_vault", "flush_pending",
-           "load_slots", "recover", "unlock"]
+           "load_slots", "unlock"]
 
 
 @dataclass(frozen=True)
@@ -397,88 +392,3 @@ def flush_pending(db: VaultDatabase, slots: SlotFile) -> bool:
     slots.pending_events = [e for e in slots.pending_events if e["event_id"] not in flushed]
     slots.pending_dropped -= dropped
     return True
-
-
-def recover(root: Path, code: str, keyring: DeviceSecretStore | None = None) -> int:
-    """Open with the recovery code, seat a new device secret, re-wrap every slot.
-
-    Returns the number of officer slots re-wrapped.
-    """
-    keyring = keyring or DeviceSecretStore()
-    paths = VaultPaths(root)
-    read_slots(paths, require_mac=False)
-    secret = recovery_code.secret_bytes(code)
-    with exclusive(paths.keys):
-        return _recover(paths, secret, keyring)
-
-
-def _recover(paths: VaultPaths, secret: bytes, keyring: DeviceSecretStore) -> int:
-    # Read without requiring the MAC: recovery is the way back from a file that fails it.
-    slots = read_slots(paths, require_mac=False)
-    try:
-        keys = open_recovery(slots.recovery, secret, vault_id=slots.vault_id)
-    except RecoveryCodeInvalid as exc:
-        why_not = record_refusal_locked(paths, keyring, Action.RECOVERY_REFUSED,
-                                        cause="wrong recovery code", method="recovery code")
-        raise RecoveryCodeInvalid(exc.message + why_not) from None
-    memory_security.start(slots)
-    db, _, completed = rekey_resume.open_database(
-        paths, keys.vault_key, slots.vault_id,
-        rekey_resume.pending(paths, keys.device_secret),
-        lambda nxt: open_recovery(nxt.recovery, secret, vault_id=slots.vault_id).vault_key)
-    try:
-        if completed:
-            slots = read_slots(paths, require_mac=False)
-            keys = open_recovery(slots.recovery, secret, vault_id=slots.vault_id)
-        old_secret = keys.device_secret
-        keyring.backend  # noqa: B018
-        # The recovery slot holds the device secret the file was sealed with.
-        genuine = slots.mac_matches(old_secret)
-        finding = None if genuine else _distrust(slots)
-        new = new_secret()
-        slots.users = {
-            uid: reseat_device_layer(s, old_secret, new, vault_id=slots.vault_id)
-            for uid, s in slots.users.items()
-        }
-        slots.recovery = reseat_recovery(slots.recovery, keys, new, vault_id=slots.vault_id)
-        slots.bind(new)
-        mirror_lockout_policy(db, slots)
-        rekey_resume.record_if_completed(db, SYSTEM_ACTOR, completed)
-        flush_pending(db, slots)
-        memory_security.reconcile(db, slots)  # the copy is saved with the new slots below
-        with db.transaction():
-            if finding is not None:
-                db.audit.append(SYSTEM_ACTOR, AuditEvent(
-                    Action.TAMPERING_FOUND, "vault", slots.vault_id, finding,
-                    outcome=Outcome.FAILED, reason="found by recovery, which re-sealed it"))
-            db.audit.append(
-                SYSTEM_ACTOR,
-                AuditEvent(Action.RECOVERY, "vault", slots.vault_id,
-                           {"slots_rewrapped": len(slots.users), "device_secret": "replaced"},
-                           reason="opened with the recovery code"),
-            )
-            keyring.put(slots.vault_id, new)
-            slots.save(paths.keys)
-    except KeyringUnavailable:
-        raise
-    finally:
-        db.close()
-    return len(slots.users)
-
-
-def _distrust(slots: SlotFile) -> dict[str, Any]:
-    """What a file that fails its MAC said, for the audit row; its unauthenticated parts are
-    set aside. Pending events are dropped, not replayed: anyone could have written them.
-    Lockouts are kept as found: a lock only keeps an officer out until an administrator
-    releases it (an audited act), whereas lifting locks could help a password guesser."""
-    finding: dict[str, Any] = {
-        "file": "vault.keys",
-        "finding": "MAC mismatch" if slots.stored_mac is not None else "no MAC",
-        "pending_events_dropped": len(slots.pending_events),
-        "dropped_count_claimed": slots.pending_dropped,
-        "locked_accounts_kept": sum(1 for lock in slots.lockouts.values()
-                                    if lock.locked_at is not None),
-    }
-    slots.pending_events = []
-    slots.pending_dropped = 0
-    return finding

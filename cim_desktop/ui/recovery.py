@@ -99,9 +99,9 @@ class RecoveryDialog(QDialog):
         root, keyring = self._root, self._keyring
 
         def recover() -> int:
-            from cim_desktop.services import vault
+            from cim_desktop.services import recovery
 
-            return vault.recover(root, code, keyring)
+            return recovery.recover(root, code, keyring)
 
         self.show_error("")
         self._set_waiting(True)
