@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cim_desktop.errors import CimError, KeyringUnavailable
+from cim_desktop.errors import CimError, KeyringUnavailable, VaultTampered
 from cim_desktop.ui import crash
 from cim_desktop.ui.widgets import heading, marked_frame, note
 from cim_desktop.ui.worker import DbWorker
@@ -159,7 +159,9 @@ class LoginForm(QWidget):
             crash.report(exc, self)
             return
         self.show_error(exc.message)
-        self.show_recovery_route(isinstance(exc, KeyringUnavailable))
+        # Recovery is the way back from both: a keyring that lost the device secret, and a
+        # vault.keys that fails its MAC (recovery re-seals it and records the finding).
+        self.show_recovery_route(isinstance(exc, KeyringUnavailable | VaultTampered))
         self.password.setFocus()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -129,3 +130,18 @@ def test_recovery_route_when_keyring_entry_is_missing(
     with qtbot.waitSignal(dialog.logged_in, timeout=10_000) as login:
         _attempt(qtbot, dialog, ADMIN, ADMIN_PASSWORD)
     login.args[0].close()
+
+
+def test_a_tampered_vault_keys_offers_the_recovery_route(
+        qtbot: QtBot, new_vault: NewVault, vault_dir: Path, worker: DbWorker,
+        keyring_store: DeviceSecretStore) -> None:
+    """The message names 'Recover with recovery code': the button must be there."""
+    new_vault.session.close()
+    keys = vault_dir / "vault.keys"
+    data = json.loads(keys.read_text())
+    data["lockout_policy"]["max_failures"] = 10  # an edit without the keyring
+    keys.write_text(json.dumps(data))
+    dialog = _dialog(qtbot, vault_dir, worker, keyring_store)
+    _attempt(qtbot, dialog, ADMIN, ADMIN_PASSWORD)
+    assert "changed outside cim-desktop" in dialog.form.error.text()
+    assert dialog.form.recover_button.isVisible()
