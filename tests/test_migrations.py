@@ -23,7 +23,7 @@ OLD = 2  # the schema an older release wrote: the first two steps of the ladder
 # What schema 2 lacks, as the release that wrote it left the file: undone newest first.
 _AFTER_V2 = (
     "DROP TABLE slot_keys",
-    *(f"DROP TRIGGER {t.name}_bind_{event}" for t in state.BOUND_TABLES
+    *(f"DROP TRIGGER {t.name}_bind_{event}" for t in state.BOUND_TABLES if t.step == 6
       for event in ("insert", "update", "delete")),
     "DROP TABLE state_pending",
     "ALTER TABLE officers DROP COLUMN audit_seq", "ALTER TABLE officer_roles DROP COLUMN audit_seq",

@@ -26,6 +26,7 @@ from cim_desktop.domain.officers import OfficerStatus
 from cim_desktop.errors import CimError, SlotDisabled
 from cim_desktop.services import (
     access,
+    accounts,
     audit,
     doctor,
     officers,
@@ -86,6 +87,17 @@ def _nothing(world: World) -> None:
     return None
 
 
+_SEEN: dict[str, str] = {}  # values the oracle compares with, noted before the change
+
+
+def _note_public_key(world: World) -> None:
+    with world[ADMIN].db.reading():
+        row = world[ADMIN].db.conn.execute(
+            "SELECT hex(public_key) FROM slot_keys WHERE holder = ?",
+            (_officer_id(world, "handler1"),)).fetchone()
+    _SEEN["public_key"] = str(row[0])
+
+
 ATTACKS: dict[str, Attack] = {
     "officer status": Attack(
         _nothing,
@@ -122,6 +134,15 @@ ATTACKS: dict[str, Attack] = {
         lambda c: c.execute("SELECT count(*) FROM source_team NOT INDEXED WHERE officer_id = ? "
                             "AND valid_to IS NULL", (_id_of(c, "handler1"),)).fetchone()[0] == 1,
         "handler1", "team assignment"),
+    # A reset gives handler1 a fresh key pair; the old public key put back would have the
+    # next re-keying issue the vault key to whoever held the old private key.
+    "slot public key": Attack(
+        _note_public_key,
+        lambda w: accounts.reset_password(w[ADMIN], _officer_id(w, "handler1"),
+                                          password("handler1"), None),
+        lambda c: c.execute("SELECT hex(public_key) FROM slot_keys WHERE holder = ?",
+                            (_id_of(c, "handler1"),)).fetchone()[0] == _SEEN["public_key"],
+        "handler1", "slot public key"),
     "break-glass grant": Attack(
         _break_glass,
         lambda w: access.end_break_glass(w["handler1"], w.notes["grant"]),

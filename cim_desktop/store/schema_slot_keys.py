@@ -8,6 +8,7 @@ handed the next vault key. Only public keys live here; no secret that opens a sl
 
 from __future__ import annotations
 
+from cim_desktop.store import state
 from cim_desktop.store.connection import Connection
 
 
@@ -21,3 +22,5 @@ def apply(conn: Connection) -> None:
             recorded_at TEXT NOT NULL
         ) WITHOUT ROWID"""
     )
+    # Bound to the audit chain from the start, like the other rows that grant something.
+    state.bind_table(conn, state.BY_NAME["slot_keys"])

@@ -41,6 +41,8 @@ class BoundTable:
     columns: tuple[str, ...]  # the content recorded and digested, key first
     officer: str  # the column naming the officer the row grants something to, or ''
     label: str  # what a finding calls a row of this table
+    step: int = 6  # the schema step that binds it (the table may be younger than step 6)
+    blobs: frozenset[str] = frozenset()  # BLOB columns, recorded as hex text
 
 
 BOUND_TABLES: tuple[BoundTable, ...] = (
@@ -65,6 +67,10 @@ BOUND_TABLES: tuple[BoundTable, ...] = (
     BoundTable("break_glass", "id",
                ("id", "officer_id", "urn", "started_at", "expires_at", "ended_at"),
                "officer_id", "break-glass grant"),
+    # Re-keying issues the vault key to these public keys: an old one put back could hand
+    # the next key to whoever held the matching private key then.
+    BoundTable("slot_keys", "holder", ("holder", "public_key", "recorded_at"),
+               "holder", "slot public key", step=7, blobs=frozenset({"public_key"})),
 )
 BY_NAME = {t.name: t for t in BOUND_TABLES}
 
@@ -103,23 +109,30 @@ def create_triggers(conn: Connection) -> None:
         "foreign_change INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (tbl, key)) WITHOUT ROWID"
     )
     for t in BOUND_TABLES:
-        conn.execute(f"ALTER TABLE {t.name} ADD COLUMN audit_seq INTEGER")
-        old = _text(t, "OLD.")
-        # The stamp itself (an update that changes audit_seq) is not a change to record.
-        for event, ref, when, before in (
-            ("INSERT", "NEW", "", "NULL"),
-            ("UPDATE", "NEW", "WHEN NEW.audit_seq IS OLD.audit_seq", old),
-            ("DELETE", "OLD", "", old),
-        ):
-            conn.execute(
-                f"CREATE TRIGGER {t.name}_bind_{event.lower()} AFTER {event} ON {t.name} "
-                f"{when} BEGIN INSERT OR IGNORE INTO state_pending (tbl, key, old) "
-                f"VALUES ('{t.name}', {ref}.{t.key}, {before}); END"
-            )
+        if t.step == 6:
+            bind_table(conn, t)
+
+
+def bind_table(conn: Connection, t: BoundTable) -> None:
+    """Give ``t`` its stamp column and the triggers that note its changes (a schema step;
+    a table created after step 6 is bound by the step that creates it, while still empty)."""
+    conn.execute(f"ALTER TABLE {t.name} ADD COLUMN audit_seq INTEGER")
+    old = _text(t, "OLD.")
+    # The stamp itself (an update that changes audit_seq) is not a change to record.
+    for event, ref, when, before in (
+        ("INSERT", "NEW", "", "NULL"),
+        ("UPDATE", "NEW", "WHEN NEW.audit_seq IS OLD.audit_seq", old),
+        ("DELETE", "OLD", "", old),
+    ):
+        conn.execute(
+            f"CREATE TRIGGER {t.name}_bind_{event.lower()} AFTER {event} ON {t.name} "
+            f"{when} BEGIN INSERT OR IGNORE INTO state_pending (tbl, key, old) "
+            f"VALUES ('{t.name}', {ref}.{t.key}, {before}); END"
+        )
 
 
 def _columns(t: BoundTable) -> str:
-    return ", ".join(t.columns)
+    return ", ".join(f"hex({c})" if c in t.blobs else c for c in t.columns)
 
 
 def _text(t: BoundTable, ref: str = "") -> str:

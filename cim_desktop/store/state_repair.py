@@ -56,14 +56,19 @@ def put_back(conn: Connection, found: list[StateFinding]) -> tuple[list[str], li
         if len(content) != len(t.columns):
             raise CannotReconcile(f.entity)
         if exists:
-            sets = ", ".join(f"{c} = ?" for c in t.columns[1:])
+            sets = ", ".join(f"{c} = {_slot(t, c)}" for c in t.columns[1:])
             conn.execute(f"UPDATE {t.name} SET {sets} WHERE {t.key} = ?",
                          (*content[1:], key))
         else:
-            marks = ", ".join("?" * len(t.columns))
+            marks = ", ".join(_slot(t, c) for c in t.columns)
             conn.execute(f"INSERT INTO {t.name} ({', '.join(t.columns)}) VALUES ({marks})", content)
         restored.append(f.entity)
     return restored, removed
+
+
+def _slot(t: BoundTable, column: str) -> str:
+    """The placeholder for ``column``: BLOB columns are recorded as hex text."""
+    return "unhex(?)" if column in t.blobs else "?"
 
 
 def _key(t: BoundTable, text: str) -> Any:
