@@ -18,6 +18,11 @@ from typing import NoReturn
 
 from cim_desktop import __version__, crashlog
 from cim_desktop.cli_commands import (
+    APPROVED,
+    INIT,
+    LOGIN,
+    RECOVER,
+    RESTORE_BY_CODE,
     Context,
     cmd_audit_export,
     cmd_audit_verify,
@@ -56,13 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--user", required=True, metavar="USERNAME",
                        help="log in as this officer")
     login.add_argument("--password-stdin", action="store_true",
-                       help="read the password(s) from standard input, one a line")
+                       help="read the password(s) from standard input, one a line, in "
+                            "the order below")
 
     parser = _Parser(prog="cim", description="cim-desktop vault administration.")
     parser.add_argument("--version", action="version", version=f"cim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    init = commands.add_parser("init", parents=[vault_opt], help="create a new vault")
+    init = commands.add_parser("init", parents=[vault_opt], help="create a new vault",
+                               epilog=INIT.help())
     init.add_argument("--unit", required=True, metavar="NAME", help="the unit's name")
     init.add_argument("--admin", required=True, metavar="USERNAME",
                       help="the first administrator's username")
@@ -77,18 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     recover = commands.add_parser(
         "recover", parents=[vault_opt],
-        help="open the vault with the recovery code and seat a new device secret")
+        help="open the vault with the recovery code and seat a new device secret",
+        epilog=RECOVER.help())
     recover.add_argument("--code-stdin", action="store_true",
                          help="read the recovery code from standard input")
     recover.set_defaults(handler=cmd_recover)
 
     backup = commands.add_parser("backup", parents=[vault_opt, login],
-                                 help="write an encrypted backup and its manifest")
+                                 help="write an encrypted backup and its manifest",
+                                 epilog=LOGIN.help())
     backup.add_argument("dest", metavar="DEST", help="the folder to write the backup into")
     backup.set_defaults(handler=cmd_backup)
 
     restore = commands.add_parser("restore", parents=[vault_opt],
-                                  help="restore a backup; the replaced vault is kept")
+                                  help="restore a backup; the replaced vault is kept",
+                                  epilog=f"{LOGIN.help()} {RESTORE_BY_CODE.help()}")
     restore.add_argument("src", metavar="SRC", help="the .cimvault file (or its manifest)")
     who = restore.add_mutually_exclusive_group(required=True)
     who.add_argument("--user", metavar="USERNAME", help="an administrator in the backup")
@@ -101,21 +111,23 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
     verify = audit_commands.add_parser("verify", parents=[vault_opt, login],
-                                       help="verify the hash chain (and checkpoints)")
+                                       help="verify the hash chain (and checkpoints)",
+                                       epilog=LOGIN.help())
     verify.add_argument("--checkpoint", metavar="FILE",
                         help="checkpoints from outside this vault to check the trail against "
                              "(a checkpoint file or a backup's manifest); the vault's own "
                              "checkpoints.jsonl is always read")
     verify.set_defaults(handler=cmd_audit_verify)
     export = audit_commands.add_parser("export", parents=[vault_opt, login],
-                                       help="export the whole trail")
+                                       help="export the whole trail", epilog=LOGIN.help())
     export.add_argument("--format", required=True, choices=("csv", "jsonl"))
     export.add_argument("--output", metavar="FILE",
                         help="write to this new file instead of standard output")
     export.set_defaults(handler=cmd_audit_export)
 
     doctor = commands.add_parser("doctor", parents=[vault_opt, login],
-                                 help="check the vault and this workstation")
+                                 help="check the vault and this workstation",
+                                 epilog=LOGIN.help())
     doctor.set_defaults(handler=cmd_doctor)
 
     vault_cmd = commands.add_parser(
@@ -125,8 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     rekey = vault_commands.add_parser(
         "rekey", parents=[vault_opt, login],
         help="re-encrypt the vault under a new key (after an officer has left)",
-        description="With --password-stdin: your password, then the approver's (with "
-                    "--approver), one a line. An encrypted copy is taken first.")
+        description="An encrypted copy is taken first.", epilog=APPROVED.help())
     rekey.add_argument("--approver", metavar="USERNAME",
                        help="the second administrator, who types their password (needed "
                             "once the vault has two active administrators)")

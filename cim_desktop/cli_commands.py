@@ -39,43 +39,108 @@ class Context:
         print(text, file=self.stderr)
 
 
+@dataclass(frozen=True)
+class Line:
+    """One password or code a command reads: a line of standard input, or a prompt."""
+
+    label: str          # as the help text names it: "your password"
+    prompt: str         # on a terminal; {fields} are the command's arguments
+    only_with: str = ""  # the option that adds this line ("--approver"); else always read
+    repeat: str = ""    # on a terminal, asked again with this prompt (a new password)
+
+    def wanted(self, args: argparse.Namespace) -> bool:
+        return not self.only_with or bool(getattr(args, _dest(self.only_with)))
+
+
+@dataclass(frozen=True)
 class Secrets:
-    """Passwords and codes: one line each from stdin, or a no-echo prompt on a terminal."""
+    """The lines a command reads, declared once: its help text and its reading both come
+    from here, so the order stated is the order read.
 
-    def __init__(self, ctx: Context, from_stdin: bool, option: str = "--password-stdin") -> None:
-        self._ctx = ctx
-        self._from_stdin = from_stdin
-        self._option = option
+    Everything is read before the command does anything; with the stdin option, exactly the
+    lines wanted must be there (a final newline ends the last one), or nothing is done.
+    """
 
-    def read(self, prompt: str, what: str = "password") -> str:
-        if self._from_stdin:
-            line = self._ctx.stdin.readline()
-            if not line:
-                raise InvalidInput(f"Standard input ended before the {what} was given.")
-            return line.removesuffix("\n").removesuffix("\r")
-        if not self._ctx.stdin.isatty():
-            raise InvalidInput(f"There is no terminal to ask for the {what}; pass it on standard "
-                               f"input with {self._option}.")
-        return getpass.getpass(prompt)
+    lines: tuple[Line, ...]
+    option: str = "--password-stdin"
 
-    def new_password(self, whose: str) -> str:
-        first = self.read(f"New password for {whose}: ")
-        if self._from_stdin:
-            return first
-        if self.read(f"Repeat the password for {whose}: ") != first:
-            raise InvalidInput("The two passwords do not match. Nothing was changed.")
-        return first
+    def help(self) -> str:
+        items = "; ".join(f"({n}) {line.label}"
+                          + (f", only with {line.only_with}" if line.only_with else "")
+                          for n, line in enumerate(self.lines, 1))
+        return (f"With {self.option}, standard input gives, one a line and in this order: "
+                f"{items}. Fewer or more lines are refused and nothing is done.")
+
+    def wanted(self, args: argparse.Namespace) -> list[Line]:
+        return [line for line in self.lines if line.wanted(args)]
+
+    def read(self, args: argparse.Namespace, ctx: Context) -> dict[Line, str]:
+        wanted = self.wanted(args)
+        if getattr(args, _dest(self.option)):
+            return dict(zip(wanted, _from_stdin(ctx.stdin, wanted), strict=True))
+        if not ctx.stdin.isatty():
+            raise InvalidInput(f"There is no terminal to ask for {wanted[0].label}; pass "
+                               f"{'it' if len(wanted) == 1 else 'them'} on standard input "
+                               f"with {self.option}.")
+        return {line: _typed(line, vars(args)) for line in wanted}
+
+
+def _dest(option: str) -> str:
+    return option.removeprefix("--").replace("-", "_")
+
+
+def _labels(lines: list[Line]) -> str:
+    return ", ".join(line.label for line in lines)
+
+
+def _from_stdin(stdin: TextIO, wanted: list[Line]) -> list[str]:
+    values = []
+    for n, line in enumerate(wanted, 1):
+        text = stdin.readline()
+        if not text:
+            raise InvalidInput(f"Standard input ended after {n - 1} line(s); this command "
+                               f"reads {len(wanted)}: {_labels(wanted)}.")
+        value = text.removesuffix("\n").removesuffix("\r")
+        if not value:
+            raise InvalidInput(f"Line {n} of standard input ({line.label}) is empty.")
+        values.append(value)
+    # On a terminal the end cannot be known without waiting for Ctrl-D; from a pipe or a
+    # file, anything left over means the lines are not the ones this command reads.
+    if not stdin.isatty() and stdin.read(1):
+        raise InvalidInput(f"Standard input has more than the {len(wanted)} line(s) this "
+                           f"command reads: {_labels(wanted)}.")
+    return values
+
+
+def _typed(line: Line, fields: dict[str, object]) -> str:
+    value = getpass.getpass(line.prompt.format_map(fields))
+    if not value:
+        raise InvalidInput(f"Nothing was typed for {line.label}. Nothing was changed.")
+    if line.repeat and getpass.getpass(line.repeat.format_map(fields)) != value:
+        raise InvalidInput("The two passwords do not match. Nothing was changed.")
+    return value
+
+
+YOU = Line("your password", "Password for {user}: ")
+APPROVER = Line("the approving administrator's password",
+                "Password for the approving administrator {approver}: ", only_with="--approver")
+LOGIN = Secrets((YOU,))
+APPROVED = Secrets((YOU, APPROVER))
+_ADMIN = Line("the new administrator's password", "New password for {admin}: ",
+              repeat="Repeat the password for {admin}: ")
+INIT = Secrets((_ADMIN,))
+_CODE = Line("the recovery code", "Recovery code: ")
+RECOVER = Secrets((_CODE,), "--code-stdin")
+RESTORE_BY_CODE = Secrets((_CODE,), "--recovery-code-stdin")
 
 
 @contextlib.contextmanager
-def logged_in(args: argparse.Namespace, ctx: Context, secrets: Secrets, *,
-              password: str | None = None, allow_temporary: bool = False) -> Iterator[Session]:
+def logged_in(args: argparse.Namespace, ctx: Context, password: str, *,
+              allow_temporary: bool = False) -> Iterator[Session]:
     """Log in (unlock) as ``--user``; lock at the end, which signs a checkpoint.
 
     An officer who still has a temporary password may only change it (``cim user passwd``).
     """
-    if password is None:
-        password = secrets.read(f"Password for {args.user}: ")
     session = vault.unlock(ctx.vault_dir, args.user, password, ctx.keyring)
     if session.officer.must_change_password and not allow_temporary:
         try:
@@ -100,8 +165,7 @@ def logged_in(args: argparse.Namespace, ctx: Context, secrets: Secrets, *,
 
 # -- commands -----------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
-    secrets = Secrets(ctx, args.password_stdin)
-    password = secrets.new_password(args.admin)
+    password = INIT.read(args, ctx)[_ADMIN]
     created = vault.create_vault(
         ctx.vault_dir, unit_name=args.unit, admin_username=args.admin,
         admin_password=password, admin_display_name=args.display_name or "",
@@ -122,7 +186,7 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_recover(args: argparse.Namespace, ctx: Context) -> int:
-    code = Secrets(ctx, args.code_stdin, "--code-stdin").read("Recovery code: ", "recovery code")
+    code = RECOVER.read(args, ctx)[_CODE]
     count = recovery.recover(ctx.vault_dir, code, ctx.keyring)
     ctx.say(f"Recovered: a new device secret is stored in this workstation's keyring "
             f"({ctx.keyring.backend_name()}) and {count} officer slot(s) were re-wrapped.")
@@ -131,7 +195,7 @@ def cmd_recover(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
-    with logged_in(args, ctx, Secrets(ctx, args.password_stdin)) as session:
+    with logged_in(args, ctx, LOGIN.read(args, ctx)[YOU]) as session:
         result = backup.create_backup(session, Path(args.dest))
     ctx.say(f"Backup written: {result.path}")
     ctx.say(f"Manifest:       {result.manifest_path}")
@@ -143,11 +207,11 @@ def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
     if args.recovery_code_stdin:
-        code = Secrets(ctx, True, "--recovery-code-stdin").read("", "recovery code")
+        code = RESTORE_BY_CODE.read(args, ctx)[_CODE]
         result = backup.restore_backup(ctx.vault_dir, Path(args.src), recovery_code=code,
                                        keyring=ctx.keyring)
     else:
-        password = Secrets(ctx, args.password_stdin).read(f"Password for {args.user}: ")
+        password = LOGIN.read(args, ctx)[YOU]
         result = backup.restore_backup(ctx.vault_dir, Path(args.src), username=args.user,
                                        password=password, keyring=ctx.keyring)
     ctx.say(f"Vault restored in {ctx.vault_dir} from {result.backup_file.name}; the audit "
@@ -162,7 +226,7 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_audit_verify(args: argparse.Namespace, ctx: Context) -> int:
     presented = audit.read_checkpoints(Path(args.checkpoint)) if args.checkpoint else None
-    with logged_in(args, ctx, Secrets(ctx, args.password_stdin)) as session:
+    with logged_in(args, ctx, LOGIN.read(args, ctx)[YOU]) as session:
         result = audit.verify(session, presented)
     ctx.say(result.summary())
     for line in result.details():
@@ -171,6 +235,7 @@ def cmd_audit_verify(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_audit_export(args: argparse.Namespace, ctx: Context) -> int:
+    password = LOGIN.read(args, ctx)[YOU]
     output: TextIO = ctx.stdout
     handle: TextIO | None = None
     if args.output:
@@ -181,7 +246,7 @@ def cmd_audit_export(args: argparse.Namespace, ctx: Context) -> int:
             raise InvalidInput(f"{target} already exists; it was not overwritten.") from None
         handle = output = os.fdopen(fd, "w", encoding="utf-8", newline="")
     try:
-        with logged_in(args, ctx, Secrets(ctx, args.password_stdin)) as session:
+        with logged_in(args, ctx, password) as session:
             for chunk in audit.export(session, args.format):
                 output.write(chunk)
     except BaseException:
@@ -196,7 +261,7 @@ def cmd_audit_export(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, ctx: Context) -> int:
-    with logged_in(args, ctx, Secrets(ctx, args.password_stdin)) as session:
+    with logged_in(args, ctx, LOGIN.read(args, ctx)[YOU]) as session:
         report = doctor.run_doctor(session)
     for check in report.checks:
         ctx.say(f"{check.status.value.upper():<5} {check.name:<12} {check.detail}")
@@ -206,12 +271,11 @@ def cmd_doctor(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_vault_rekey(args: argparse.Namespace, ctx: Context) -> int:
-    secrets = Secrets(ctx, args.password_stdin)
-    with logged_in(args, ctx, secrets) as session:
+    given = APPROVED.read(args, ctx)
+    with logged_in(args, ctx, given[YOU]) as session:
         ok = None
         if args.approver:
-            password = secrets.read(f"Password for the approving officer {args.approver}: ")
-            ok = approval.second_officer(session, args.approver, password, ADMINS,
+            ok = approval.second_officer(session, args.approver, given[APPROVER], ADMINS,
                                          rekey.PURPOSE_REKEY)
         try:
             result = rekey.rekey_vault(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from cim_desktop.cli_commands import EXIT_OK, Context, Secrets, logged_in
+from cim_desktop.cli_commands import APPROVED, APPROVER, EXIT_OK, LOGIN, YOU, Context, logged_in
 from cim_desktop.domain.clock import parse_iso_utc
 from cim_desktop.domain.policy import BY_KEY, display, parse_text
 from cim_desktop.errors import InvalidInput
@@ -24,14 +24,14 @@ def add_parsers[P: argparse.ArgumentParser](
                                            metavar="COMMAND")
     show = policy_commands.add_parser(
         "show", parents=[vault_opt, login],
-        help="show every setting, its value and who last changed it")
+        help="show every setting, its value and who last changed it", epilog=LOGIN.help())
     show.set_defaults(handler=cmd_policy_show)
     change = policy_commands.add_parser(
         "set", parents=[vault_opt, login],
         help="change a setting (administrators; a second administrator approves)",
         description="Once the vault has two active administrators, a change needs the "
-                    "second one's approval (--approver). With --password-stdin, line 1 is "
-                    "your password and line 2 the approving administrator's.")
+                    "second one's approval (--approver).",
+        epilog=APPROVED.help())
     change.add_argument("key", metavar="KEY", help="the setting, as 'cim policy show' names it")
     change.add_argument("value", metavar="VALUE", nargs="?",
                         help="the new value: a whole number, yes or no, or a comma-separated "
@@ -44,7 +44,7 @@ def add_parsers[P: argparse.ArgumentParser](
 
 
 def cmd_policy_show(args: argparse.Namespace, ctx: Context) -> int:
-    with logged_in(args, ctx, Secrets(ctx, args.password_stdin)) as session:
+    with logged_in(args, ctx, LOGIN.read(args, ctx)[YOU]) as session:
         view = policy.open_view(session)
     width = max(len(s.setting.key) for s in view.states)
     group = ""
@@ -82,8 +82,8 @@ def cmd_policy_set(args: argparse.Namespace, ctx: Context) -> int:
     if args.default == (args.value is not None):
         raise InvalidInput("Give either the new VALUE or --default.")
     value = setting.default if args.default else parse_text(setting, args.value)
-    secrets = Secrets(ctx, args.password_stdin)
-    with logged_in(args, ctx, secrets) as session:
+    given = APPROVED.read(args, ctx)
+    with logged_in(args, ctx, given[YOU]) as session:
         session.require(policy.ADMINS, policy.PURPOSE, "policy")
         diffs = policy.prepare(session, {setting.key: value})
         if not diffs:
@@ -92,9 +92,7 @@ def cmd_policy_set(args: argparse.Namespace, ctx: Context) -> int:
             return EXIT_OK
         approved: approval.Approval | None = None
         if args.approver:
-            password = secrets.read(f"Password for the approving administrator "
-                                    f"{args.approver}: ")
-            approved = approval.second_officer(session, args.approver, password,
+            approved = approval.second_officer(session, args.approver, given[APPROVER],
                                                policy.ADMINS, policy.PURPOSE)
         policy.change(session, setting.key, value, approved)
     old, new = diffs[setting.key]

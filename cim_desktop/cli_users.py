@@ -1,7 +1,8 @@
 """The ``cim user`` commands: officer accounts, roles, status, accreditation, passwords.
 
 The rules (who may do what, two-person approval, accreditation, password rules) are the
-services', the same as the GUI's. Passwords are read in a fixed order, one a line with
+services', the same as the GUI's. Each command declares the passwords it reads (a
+``Secrets``): its help text lists them in the order it reads them, one a line with
 --password-stdin: yours first, then the approving administrator's (with --approver), then any
 new password.
 """
@@ -11,7 +12,17 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from cim_desktop.cli_commands import EXIT_OK, Context, Secrets, logged_in
+from cim_desktop.cli_commands import (
+    APPROVED,
+    APPROVER,
+    EXIT_OK,
+    LOGIN,
+    YOU,
+    Context,
+    Line,
+    Secrets,
+    logged_in,
+)
 from cim_desktop.domain.officer_rules import NewAccreditation, Particulars
 from cim_desktop.domain.officers import OfficerStatus
 from cim_desktop.domain.roles import Role, parse_role
@@ -20,6 +31,25 @@ from cim_desktop.services import accounts, approval, officers
 from cim_desktop.services.approval import Approval
 from cim_desktop.services.officers import ADMINS, ApprovalRequired
 from cim_desktop.services.session import Session
+
+TEMPORARY = Line("the officer's temporary password", "Temporary password for {username}: ",
+                 repeat="Repeat the temporary password for {username}: ")
+ADD = Secrets((YOU, APPROVER, TEMPORARY))
+RESET = Secrets((YOU, APPROVER, TEMPORARY))
+CURRENT = Line("your current password", "Current password for {user}: ")
+NEW = Line("your new password", "New password for {user}: ")
+NEW_AGAIN = Line("your new password again", "Repeat the new password for {user}: ")
+PASSWD = Secrets((CURRENT, NEW, NEW_AGAIN))
+
+
+def _course_options(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--course", required=required, metavar="NAME",
+                        help="the accreditation course" + ("" if required else
+                                                           " (with --date and --hours)"))
+    parser.add_argument("--date", required=required, metavar="YYYY-MM-DD",
+                        help="the date the course was completed")
+    parser.add_argument("--hours", required=required, metavar="HOURS")
+    parser.add_argument("--expires", metavar="YYYY-MM-DD")
 
 
 def add_parsers[P: argparse.ArgumentParser](
@@ -33,9 +63,10 @@ def add_parsers[P: argparse.ArgumentParser](
 
     add = users.add_parser(
         "add", parents=[*common, approver], help="add an officer",
-        description="With --password-stdin: your password, the approver's (with "
-                    "--approver), then the new officer's temporary password, one a line. "
-                    "The officer must change it at first login.")
+        description="The officer must change the temporary password at first login. A "
+                    "handler or controller needs a current accreditation: give it here with "
+                    "--course, --date and --hours, or record it first with 'user accredit'.",
+        epilog=ADD.help())
     add.add_argument("username", metavar="USERNAME")
     add.add_argument("--role", action="append", default=[], metavar="ROLE",
                      help="a role to grant (repeat for more)")
@@ -44,23 +75,23 @@ def add_parsers[P: argparse.ArgumentParser](
     add.add_argument("--rank", metavar="RANK", default="")
     add.add_argument("--gender", metavar="GENDER", default="",
                      help="female, male or other (optional)")
+    _course_options(add, required=False)
     add.set_defaults(handler=cmd_user_add)
 
     passwd = users.add_parser(
-        "passwd", parents=common, help="change your own password",
-        description="With --password-stdin: your current password, then the new one twice.")
+        "passwd", parents=common, help="change your own password", epilog=PASSWD.help())
     passwd.set_defaults(handler=cmd_user_passwd)
 
     reset = users.add_parser(
         "reset", parents=[*common, approver], help="give an officer a temporary password",
-        description="With --password-stdin: your password, the approver's (with "
-                    "--approver), then the temporary password.")
+        epilog=RESET.help())
     reset.add_argument("username", metavar="USERNAME")
     reset.set_defaults(handler=cmd_user_reset)
 
     for name, verb, handler in (("grant", "grant", cmd_user_grant),
                                 ("revoke", "revoke", cmd_user_revoke)):
-        cmd = users.add_parser(name, parents=[*common, approver], help=f"{verb} a role")
+        cmd = users.add_parser(name, parents=[*common, approver], help=f"{verb} a role",
+                               epilog=APPROVED.help())
         cmd.add_argument("username", metavar="USERNAME")
         cmd.add_argument("--role", action="append", required=True, metavar="ROLE",
                          help=f"a role to {verb} (repeat for more)")
@@ -71,25 +102,25 @@ def add_parsers[P: argparse.ArgumentParser](
                                 "reinstate a suspended officer"),
                                ("mark-left", OfficerStatus.LEFT,
                                 "record that an officer has left (ends their roles)")):
-        cmd = users.add_parser(name, parents=[*common, approver], help=text)
+        cmd = users.add_parser(name, parents=[*common, approver], help=text,
+                               epilog=APPROVED.help())
         cmd.add_argument("username", metavar="USERNAME")
         cmd.add_argument("--reason", metavar="TEXT", default="")
         cmd.set_defaults(handler=cmd_user_status, status=status)
 
     accredit = users.add_parser("accredit", parents=common,
-                                help="record an officer's accreditation course")
+                                help="record an officer's accreditation course",
+                                epilog=LOGIN.help())
     accredit.add_argument("username", metavar="USERNAME")
-    accredit.add_argument("--course", required=True, metavar="NAME")
-    accredit.add_argument("--date", required=True, metavar="YYYY-MM-DD",
-                          help="the date the course was completed")
-    accredit.add_argument("--hours", required=True, metavar="HOURS")
-    accredit.add_argument("--expires", metavar="YYYY-MM-DD")
+    _course_options(accredit, required=True)
     accredit.set_defaults(handler=cmd_user_accredit)
 
-    listing = users.add_parser("list", parents=common, help="list the officers")
+    listing = users.add_parser("list", parents=common, help="list the officers",
+                               epilog=LOGIN.help())
     listing.set_defaults(handler=cmd_user_list)
 
-    release = users.add_parser("release", parents=common, help="release a locked account")
+    release = users.add_parser("release", parents=common, help="release a locked account",
+                               epilog=LOGIN.help())
     release.add_argument("username", metavar="USERNAME")
     release.add_argument("--reason", metavar="TEXT")
     release.set_defaults(handler=cmd_user_release)
@@ -110,12 +141,26 @@ def _date(text: str, option: str) -> date:
         raise InvalidInput(f"{option}: give a date as YYYY-MM-DD.") from None
 
 
-def _approval(args: argparse.Namespace, secrets: Secrets, session: Session,
+def _accreditation(args: argparse.Namespace) -> NewAccreditation | None:
+    """The course given with --course, --date and --hours (and maybe --expires), if any."""
+    given = [args.course, args.date, args.hours]
+    if not any(given) and not args.expires:
+        return None
+    if not all(given):
+        raise InvalidInput("Give an accreditation with --course, --date and --hours together.")
+    try:
+        hours = float(args.hours)
+    except ValueError:
+        raise InvalidInput("--hours: give a number of hours.") from None
+    return NewAccreditation(args.course, _date(args.date, "--date"), hours,
+                            _date(args.expires, "--expires") if args.expires else None)
+
+
+def _approval(args: argparse.Namespace, given: dict[Line, str], session: Session,
               purpose: str) -> Approval | None:
     if not args.approver:
         return None
-    password = secrets.read(f"Password for the approving officer {args.approver}: ")
-    return approval.second_officer(session, args.approver, password, ADMINS, purpose)
+    return approval.second_officer(session, args.approver, given[APPROVER], ADMINS, purpose)
 
 
 def _hint(exc: ApprovalRequired) -> ApprovalRequired:
@@ -123,53 +168,47 @@ def _hint(exc: ApprovalRequired) -> ApprovalRequired:
                             "--approver USERNAME; they type their password.")
 
 
-def _new_password(secrets: Secrets, whose: str, from_stdin: bool) -> str:
-    first = secrets.read(f"New password for {whose}: ")
-    if not from_stdin and secrets.read(f"Repeat the password for {whose}: ") != first:
-        raise InvalidInput("The two passwords do not match. Nothing was changed.")
-    return first
-
-
 # -- commands ----------------------------------------------------------------------------
 def cmd_user_add(args: argparse.Namespace, ctx: Context) -> int:
     roles = _roles(args.role)
-    secrets = Secrets(ctx, args.password_stdin)
-    with logged_in(args, ctx, secrets) as session:
-        ok = _approval(args, secrets, session, officers.PURPOSE_ADD) if roles else None
-        password = _new_password(secrets, args.username, args.password_stdin)
+    course = _accreditation(args)
+    given = ADD.read(args, ctx)
+    with logged_in(args, ctx, given[YOU]) as session:
+        # A named approver is always asked, even when no role needs them: their line was
+        # read, so it must not be ignored.
+        ok = _approval(args, given, session, officers.PURPOSE_ADD)
         particulars = Particulars(args.display_name or args.username, args.collar, args.rank,
                                   args.gender)
         try:
-            officer = accounts.add_officer(session, args.username, password, roles,
-                                           particulars=particulars, approval=ok)
+            officer = accounts.add_officer(session, args.username, given[TEMPORARY], roles,
+                                           particulars=particulars, approval=ok,
+                                           accreditations=[course] if course else [])
         except ApprovalRequired as exc:
             raise _hint(exc) from None
     labels = ", ".join(sorted(r.label for r in officer.roles)) or "none yet"
-    ctx.say(f"Officer '{officer.username}' added with the role(s): {labels}. They must "
-            "change the temporary password at first login.")
+    recorded = f" Accreditation recorded: {course.course}." if course else ""
+    ctx.say(f"Officer '{officer.username}' added with the role(s): {labels}.{recorded} They "
+            "must change the temporary password at first login.")
     return EXIT_OK
 
 
 def cmd_user_passwd(args: argparse.Namespace, ctx: Context) -> int:
-    secrets = Secrets(ctx, args.password_stdin)
-    current = secrets.read(f"Current password for {args.user}: ")
-    with logged_in(args, ctx, secrets, password=current, allow_temporary=True) as session:
-        new = secrets.read(f"New password for {args.user}: ")
-        if secrets.read(f"Repeat the new password for {args.user}: ") != new:
-            raise InvalidInput("The two new passwords do not match. Nothing was changed.")
-        accounts.change_password(session, current, new)
+    given = PASSWD.read(args, ctx)
+    if given[NEW] != given[NEW_AGAIN]:
+        raise InvalidInput("The two new passwords do not match. Nothing was changed.")
+    with logged_in(args, ctx, given[CURRENT], allow_temporary=True) as session:
+        accounts.change_password(session, given[CURRENT], given[NEW])
     ctx.say(f"The password for '{args.user}' was changed.")
     return EXIT_OK
 
 
 def cmd_user_reset(args: argparse.Namespace, ctx: Context) -> int:
-    secrets = Secrets(ctx, args.password_stdin)
-    with logged_in(args, ctx, secrets) as session:
+    given = RESET.read(args, ctx)
+    with logged_in(args, ctx, given[YOU]) as session:
         target = officers.find(session, args.username)
-        ok = _approval(args, secrets, session, officers.PURPOSE_RESET)
-        temporary = _new_password(secrets, target.username, args.password_stdin)
+        ok = _approval(args, given, session, officers.PURPOSE_RESET)
         try:
-            accounts.reset_password(session, target.id, temporary, ok)
+            accounts.reset_password(session, target.id, given[TEMPORARY], ok)
         except ApprovalRequired as exc:
             raise _hint(exc) from None
     ctx.say(f"'{target.username}' has a temporary password and must change it at the next "
@@ -179,10 +218,10 @@ def cmd_user_reset(args: argparse.Namespace, ctx: Context) -> int:
 
 def _change_roles(args: argparse.Namespace, ctx: Context, grant: bool) -> int:
     roles = _roles(args.role)
-    secrets = Secrets(ctx, args.password_stdin)
-    with logged_in(args, ctx, secrets) as session:
+    given = APPROVED.read(args, ctx)
+    with logged_in(args, ctx, given[YOU]) as session:
         target = officers.find(session, args.username)
-        ok = _approval(args, secrets, session, officers.PURPOSE_ROLES)
+        ok = _approval(args, given, session, officers.PURPOSE_ROLES)
         try:
             updated = officers.change_roles(session, target.id, roles if grant else set(),
                                             set() if grant else roles, ok)
@@ -203,10 +242,10 @@ def cmd_user_revoke(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_user_status(args: argparse.Namespace, ctx: Context) -> int:
     status: OfficerStatus = args.status
-    secrets = Secrets(ctx, args.password_stdin)
-    with logged_in(args, ctx, secrets) as session:
+    given = APPROVED.read(args, ctx)
+    with logged_in(args, ctx, given[YOU]) as session:
         target = officers.find(session, args.username)
-        ok = _approval(args, secrets, session, officers.status_purpose(status))
+        ok = _approval(args, given, session, officers.status_purpose(status))
         try:
             updated = officers.set_status(session, target.id, status, ok, args.reason)
         except ApprovalRequired as exc:
@@ -216,13 +255,9 @@ def cmd_user_status(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_user_accredit(args: argparse.Namespace, ctx: Context) -> int:
-    try:
-        hours = float(args.hours)
-    except ValueError:
-        raise InvalidInput("--hours: give a number of hours.") from None
-    new = NewAccreditation(args.course, _date(args.date, "--date"), hours,
-                           _date(args.expires, "--expires") if args.expires else None)
-    with logged_in(args, ctx, Secrets(ctx, args.password_stdin)) as session:
+    new = _accreditation(args)
+    assert new is not None  # --course, --date and --hours are required here
+    with logged_in(args, ctx, LOGIN.read(args, ctx)[YOU]) as session:
         target = officers.find(session, args.username)
         record = officers.record_accreditation(session, target.id, new)
     until = f", valid until {record.expires_on}" if record.expires_on else ""
@@ -232,7 +267,7 @@ def cmd_user_accredit(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_user_list(args: argparse.Namespace, ctx: Context) -> int:
-    with logged_in(args, ctx, Secrets(ctx, args.password_stdin)) as session:
+    with logged_in(args, ctx, LOGIN.read(args, ctx)[YOU]) as session:
         found = accounts.list_officers(session)
         locked = set(accounts.locked_usernames(session))
     ctx.say(f"{'USERNAME':<20} {'STATUS':<10} {'RANK':<26} ROLES")
@@ -245,7 +280,7 @@ def cmd_user_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_user_release(args: argparse.Namespace, ctx: Context) -> int:
-    with logged_in(args, ctx, Secrets(ctx, args.password_stdin)) as session:
+    with logged_in(args, ctx, LOGIN.read(args, ctx)[YOU]) as session:
         accounts.release(session, args.username, args.reason or "")
     ctx.say(f"The account '{args.username}' was released; the officer can log in again.")
     return EXIT_OK

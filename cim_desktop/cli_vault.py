@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from cim_desktop.cli_commands import EXIT_OK, Context, Secrets, logged_in
+from cim_desktop.cli_commands import APPROVED, APPROVER, EXIT_OK, YOU, Context, logged_in
 from cim_desktop.services import approval, reconcile
 from cim_desktop.services.officers import ADMINS
 
@@ -23,22 +23,20 @@ def add_parsers[P: argparse.ArgumentParser](
         "reconcile", parents=[vault_opt, login],
         help="put granting rows that 'cim doctor' names back to what the audit trail recorded",
         description="Once the vault has two active administrators, this needs the second "
-                    "one's approval (--approver). With --password-stdin, line 1 is your "
-                    "password and line 2 the approving administrator's.")
+                    "one's approval (--approver).",
+        epilog=APPROVED.help())
     fix.add_argument("--approver", metavar="USERNAME",
                      help="the second administrator, who types their password")
     fix.set_defaults(handler=cmd_vault_reconcile)
 
 
 def cmd_vault_reconcile(args: argparse.Namespace, ctx: Context) -> int:
-    secrets = Secrets(ctx, args.password_stdin)
-    with logged_in(args, ctx, secrets) as session:
+    given = APPROVED.read(args, ctx)
+    with logged_in(args, ctx, given[YOU]) as session:
         session.require(ADMINS, reconcile.PURPOSE_RECONCILE, "vault", session.vault_id)
         approved: approval.Approval | None = None
         if args.approver:
-            password = secrets.read(f"Password for the approving administrator "
-                                    f"{args.approver}: ")
-            approved = approval.second_officer(session, args.approver, password, ADMINS,
+            approved = approval.second_officer(session, args.approver, given[APPROVER], ADMINS,
                                                reconcile.PURPOSE_RECONCILE)
         done = reconcile.reconcile(session, approved)
     if not done.findings:

@@ -110,3 +110,15 @@ def test_reset_suspend_and_the_forced_change(
     ran = _as(cim, "hank", HANK_RESET, "user", "passwd",
               stdin=f"{HANK_PW}\n{HANK_PW}\n")
     assert ran.code == 2 and "This account is suspended" in ran.err
+
+
+def test_user_add_takes_the_accreditation_a_handler_needs(cim: Cim, code: str) -> None:
+    ran = as_admin(cim, "user", "add", "hank", "--role", "handler", stdin=HANK_TEMP + "\n")
+    assert ran.code == 2 and "accreditation" in ran.err
+    ran = as_admin(cim, "user", "add", "hank", "--role", "handler", "--course", "Handling",
+                   "--hours", "80", stdin=HANK_TEMP + "\n")
+    assert ran.code == 2 and "--course, --date and --hours together" in ran.err
+    ran = as_admin(cim, "user", "add", "hank", "--role", "handler", "--course", "Handling",
+                   "--date", "2024-02-01", "--hours", "80", stdin=HANK_TEMP + "\n")
+    assert ran.code == 0, ran.err
+    assert "Handler" in ran.out and "Accreditation recorded: Handling" in ran.out
