@@ -100,6 +100,8 @@ def logged_in(args: argparse.Namespace, ctx: Context, secrets: Secrets, *,
 
 # -- commands -----------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
+    # Before any password is asked for: without a usable keyring it would be asked in vain.
+    ctx.keyring.require_usable()
     secrets = Secrets(ctx, args.password_stdin)
     password = secrets.new_password(args.admin)
     created = vault.create_vault(
