@@ -75,4 +75,6 @@ class KeyringPanel(QWidget):
         self.usable = problem is None
         self.message.setText(problem or "")
         self.setVisible(problem is not None)
+        if problem is not None:  # the one thing left to do, for keyboard users too
+            self.check_again_button.setFocus()
         self.checked.emit(self.usable)
