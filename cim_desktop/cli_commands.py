@@ -165,6 +165,8 @@ def logged_in(args: argparse.Namespace, ctx: Context, password: str, *,
 
 # -- commands -----------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
+    # Before any password is asked for: without a usable keyring it would be asked in vain.
+    ctx.keyring.require_usable()
     password = INIT.read(args, ctx)[_ADMIN]
     created = vault.create_vault(
         ctx.vault_dir, unit_name=args.unit, admin_username=args.admin,

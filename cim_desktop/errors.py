@@ -50,6 +50,15 @@ class KeyringEntryMissing(KeyringUnavailable):
         super().__init__("the keyring has no device secret for this vault")
 
 
+class NoUsableKeyring(KeyringUnavailable):
+    """No secure keyring, or a locked or broken one: the message says how to fix it here.
+
+    Not a lost device secret, so the recovery code is no answer and is not suggested."""
+
+    def __init__(self, message: str) -> None:
+        CimError.__init__(self, message)
+
+
 class VaultNotFound(CimError):
     pass
 

@@ -15,10 +15,15 @@ import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
 
-from cim_desktop.errors import KeyringEntryMissing, KeyringUnavailable
+from cim_desktop.errors import KeyringEntryMissing, KeyringUnavailable, NoUsableKeyring
+from cim_desktop.security import keyring_check
+from cim_desktop.security.keyring_check import Problem
 
 SERVICE = "cim-desktop"
 SECRET_BYTES = 32
+# A read of an entry that is never written: None on a working keyring, an error on a locked
+# or absent one, and nothing left behind.
+_PROBE_ENTRY = "availability-check"
 # Backends that would store the secret in plain text or nowhere.
 _REFUSED_MODULE_PREFIXES = ("keyrings.alt", "keyring.backends.null", "keyring.backends.fail")
 
@@ -45,15 +50,36 @@ class DeviceSecretStore:
 
     @staticmethod
     def _refuse_unsafe(backend: KeyringBackend) -> None:
+        # The user is told what is missing and how to fix it, not which class was found.
         module = type(backend).__module__
-        if module.startswith(_REFUSED_MODULE_PREFIXES):
-            raise KeyringUnavailable(
-                "no secure keyring is available on this workstation "
-                f"(the configured backend is {module})"
-            )
         chained = getattr(backend, "backends", None)
-        if chained is not None and not list(chained):
-            raise KeyringUnavailable("no secure keyring is available on this workstation")
+        if module.startswith(_REFUSED_MODULE_PREFIXES) or (
+                chained is not None and not list(chained)):
+            raise NoUsableKeyring(keyring_check.message(Problem.MISSING))
+
+    def problem(self) -> Problem | None:
+        """None when the keyring can hold the device secret; otherwise what is wrong with it.
+        Reads one entry that never exists, so it writes nothing and needs no vault."""
+        try:
+            backend = self.backend
+        except NoUsableKeyring:
+            return Problem.MISSING
+        try:
+            backend.get_password(SERVICE, _PROBE_ENTRY)
+        except keyring.errors.KeyringLocked:
+            return Problem.LOCKED
+        except keyring.errors.NoKeyringError:
+            return Problem.MISSING
+        except keyring.errors.KeyringError:
+            return Problem.FAILED
+        return None
+
+    def require_usable(self) -> None:
+        """Raise ``NoUsableKeyring`` with the plain message for this platform when the keyring
+        cannot be used: asked before anyone is asked for a password."""
+        problem = self.problem()
+        if problem is not None:
+            raise NoUsableKeyring(keyring_check.message(problem))
 
     def get(self, vault_id: str) -> bytes:
         try:

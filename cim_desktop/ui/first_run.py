@@ -30,6 +30,7 @@ from cim_desktop.domain.passwords import MIN_LENGTH, check_new_password
 from cim_desktop.errors import CimError, RecoveryCodeInvalid
 from cim_desktop.security import recovery_code
 from cim_desktop.ui import crash, dialogs
+from cim_desktop.ui.keyring_panel import KeyringPanel
 from cim_desktop.ui.widgets import (
     FieldError,
     MarkingBanner,
@@ -81,6 +82,10 @@ class FirstRunWizard(QDialog):
         self.session: Session | None = None
         self._creating = False
         self._finished = False
+        # Nothing can be typed until the keyring is known to work: without it the vault
+        # cannot be created, and finding out after every step was the old defect.
+        self.keyring_panel = KeyringPanel(worker, keyring)
+        self.keyring_panel.checked.connect(self._keyring_checked)
         self._clipboard_timer = QTimer(self)
         self._clipboard_timer.setSingleShot(True)
         self._clipboard_timer.timeout.connect(self._clear_clipboard)
@@ -133,6 +138,9 @@ class FirstRunWizard(QDialog):
         outer.addLayout(footer)
         self.resize(760, 600)
         self._show_page(self.UNIT)
+        self.unit_name.setEnabled(False)
+        self.busy_label.setText("Checking this workstation's keyring…")
+        self.keyring_panel.check()
 
     # -- pages ----------------------------------------------------------------------------
     def _unit_page(self) -> QWidget:
@@ -161,7 +169,7 @@ class FirstRunWizard(QDialog):
         )
         steps.setObjectName("steps")
         steps.setWordWrap(True)
-        return page(holder, location, steps)
+        return page(self.keyring_panel, holder, location, steps)
 
     def _admin_page(self) -> QWidget:
         self.admin_username = QLineEdit()
@@ -266,7 +274,8 @@ class FirstRunWizard(QDialog):
         self.next_button.setText({self.UNIT: "Next", self.ADMIN: "Create the vault",
                                   self.CODE: "Next", self.CONFIRM: "Confirm and open"}[index])
         self.next_button.setEnabled(
-            not self._creating and (index != self.CODE or self.recorded.isChecked()))
+            not self._creating and self.keyring_panel.usable is True
+            and (index != self.CODE or self.recorded.isChecked()))
 
     def back(self) -> None:
         if self.current == self.ADMIN and not self._creating:
@@ -288,6 +297,13 @@ class FirstRunWizard(QDialog):
             self._confirm()
 
     # -- checks ---------------------------------------------------------------------------
+    def _keyring_checked(self, usable: bool) -> None:
+        self.busy_label.setText("")
+        self.unit_name.setEnabled(usable)
+        self._update_buttons()
+        if usable and self.current == self.UNIT:
+            self.unit_name.setFocus()
+
     def _check_unit(self) -> bool:
         name = self.unit_name.text().strip()
         self.unit_error.show_error("" if name else "Enter the unit's name.")

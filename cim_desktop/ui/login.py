@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cim_desktop.errors import CimError, KeyringUnavailable, VaultTampered
+from cim_desktop.errors import CimError, KeyringUnavailable, NoUsableKeyring, VaultTampered
 from cim_desktop.ui import crash
+from cim_desktop.ui.keyring_panel import KeyringPanel
 from cim_desktop.ui.widgets import heading, marked_frame, note
 from cim_desktop.ui.worker import DbWorker
 
@@ -77,6 +78,9 @@ class LoginForm(QWidget):
         self.login_button.setObjectName("primary")
         self.login_button.setDefault(True)
         self.login_button.clicked.connect(self.attempt)
+        # Hidden while the keyring works; see check_keyring().
+        self.keyring_panel = KeyringPanel(worker, keyring)
+        self.keyring_panel.checked.connect(self._keyring_checked)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -91,6 +95,7 @@ class LoginForm(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(12)
+        layout.addWidget(self.keyring_panel)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addLayout(buttons)
@@ -112,12 +117,27 @@ class LoginForm(QWidget):
         self.show_error("")
         self._set_waiting(False)
 
+    def check_keyring(self) -> None:
+        """Ask whether the keyring works before the user types: without one no password
+        can open the vault, and the form stays shut until "Check again" finds one. A missing
+        entry for this vault is not found here; the unlock reports it with the recovery
+        route, as before."""
+        self.keyring_panel.check()
+
+    def _keyring_checked(self, usable: bool) -> None:
+        self._set_waiting(self._waiting)
+        if not usable:
+            self.show_error("")
+            self.show_recovery_route(False)
+        elif not self.username.text():
+            self.username.setFocus()
+
     def _edited(self) -> None:
         if self.error.isVisible() and not self.recover_button.isVisible():
             self.show_error("")
 
     def attempt(self) -> None:
-        if self._waiting:
+        if self._waiting or self.keyring_panel.usable is False:
             return
         username = self.username.text().strip()
         password = self.password.text()
@@ -138,8 +158,9 @@ class LoginForm(QWidget):
 
     def _set_waiting(self, on: bool) -> None:
         self._waiting = on
+        usable = self.keyring_panel.usable is not False
         for widget in (self.username, self.password, self.login_button, self.recover_button):
-            widget.setEnabled(not on)
+            widget.setEnabled(not on and usable)
         self.status.setVisible(on)
         if on:
             self.setCursor(Qt.CursorShape.BusyCursor)
@@ -157,6 +178,9 @@ class LoginForm(QWidget):
         self.password.clear()
         if not isinstance(exc, CimError):
             crash.report(exc, self)
+            return
+        if isinstance(exc, NoUsableKeyring):  # the keyring went away after the check
+            self.keyring_panel.show_problem(exc.message)
             return
         self.show_error(exc.message)
         # Recovery is the way back from both: a keyring that lost the device secret, and a
@@ -196,6 +220,7 @@ class LoginDialog(QDialog):
         body.addWidget(self.form)
         marked_frame(self, body, 500)
         self.form.username.setFocus()
+        self.form.check_keyring()
 
     def _unlocked(self, session: Session) -> None:
         self.session = session

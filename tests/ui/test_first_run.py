@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from keyring.backends import fail
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
@@ -15,6 +16,7 @@ from cim_desktop.ui import dialogs
 from cim_desktop.ui.first_run import FirstRunWizard
 from cim_desktop.ui.worker import DbWorker
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
+from tests.memory_keyring import MemoryKeyring
 
 
 def _mistype_group(code: str, index: int) -> str:
@@ -30,7 +32,45 @@ def _wizard(qtbot: QtBot, root: Path, worker: DbWorker,
     wizard = FirstRunWizard(root, worker, keyring)
     qtbot.addWidget(wizard)
     wizard.show()
+    # The keyring is checked first, on the worker; the form opens once it has answered.
+    qtbot.waitUntil(lambda: wizard.keyring_panel.usable is not None, timeout=10_000)
     return wizard
+
+
+def test_no_keyring_is_named_on_the_first_page_and_nothing_can_be_filled_in(
+        qtbot: QtBot, vault_dir: Path, worker: DbWorker) -> None:
+    wizard = _wizard(qtbot, vault_dir, worker, DeviceSecretStore(fail.Keyring()))
+    panel = wizard.keyring_panel
+    assert wizard.current == FirstRunWizard.UNIT
+    assert panel.isVisible() and panel.check_again_button.isVisible()
+    assert panel.message.text().startswith("There is no secure keyring")
+    assert "To fix it:" in panel.message.text() and "keyring.backends" not in panel.message.text()
+    assert not wizard.unit_name.isEnabled() and not wizard.next_button.isEnabled()
+    qtbot.keyClicks(wizard.unit_name, UNIT)
+    qtbot.keyClick(wizard.unit_name, Qt.Key.Key_Return)
+    qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
+    wizard.next()
+    assert wizard.unit_name.text() == "" and wizard.current == FirstRunWizard.UNIT
+    assert not vault_dir.exists()
+
+
+def test_check_again_proceeds_once_the_keyring_is_unlocked(
+        qtbot: QtBot, vault_dir: Path, worker: DbWorker) -> None:
+    backend = MemoryKeyring()
+    backend.locked = True
+    wizard = _wizard(qtbot, vault_dir, worker, DeviceSecretStore(backend))
+    panel = wizard.keyring_panel
+    assert panel.isVisible() and "is locked" in panel.message.text()
+    assert not wizard.unit_name.isEnabled()
+
+    backend.locked = False
+    qtbot.mouseClick(panel.check_again_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.usable is True, timeout=10_000)
+    assert not panel.isVisible() and wizard.unit_name.isEnabled()
+    qtbot.keyClicks(wizard.unit_name, UNIT)
+    qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
+    assert wizard.current == FirstRunWizard.ADMIN
+    assert backend.entries == {}, "the check writes nothing"
 
 
 def test_unit_name_is_required(qtbot: QtBot, vault_dir: Path, worker: DbWorker,

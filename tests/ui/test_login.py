@@ -26,6 +26,8 @@ def _dialog(qtbot: QtBot, root: Path, worker: DbWorker,
     dialog = LoginDialog(root, worker, keyring)
     qtbot.addWidget(dialog)
     dialog.show()
+    # The keyring check runs first on the worker; tests that count work start after it.
+    qtbot.waitUntil(lambda: dialog.form.keyring_panel.usable is not None, timeout=10_000)
     return dialog
 
 
@@ -145,3 +147,40 @@ def test_a_tampered_vault_keys_offers_the_recovery_route(
     _attempt(qtbot, dialog, ADMIN, ADMIN_PASSWORD)
     assert "changed outside cim-desktop" in dialog.form.error.text()
     assert dialog.form.recover_button.isVisible()
+
+
+def test_an_unusable_keyring_is_named_before_the_user_types(
+        qtbot: QtBot, new_vault: NewVault, vault_dir: Path, worker: DbWorker,
+        memory_keyring: MemoryKeyring, keyring_store: DeviceSecretStore) -> None:
+    new_vault.session.lock()
+    before = (vault_dir / "vault.keys").read_bytes()
+    backend = memory_keyring
+    backend.locked = True
+    dialog = _dialog(qtbot, vault_dir, worker, keyring_store)
+    form, panel = dialog.form, dialog.form.keyring_panel
+    assert panel.isVisible() and "keyring is locked" in panel.message.text()
+    assert "To fix it:" in panel.message.text() and "recovery" not in panel.message.text()
+    # No password to type, and nothing sent to the vault: it could not be opened anyway.
+    assert not form.username.isEnabled() and not form.password.isEnabled()
+    assert not form.login_button.isEnabled() and not form.recover_button.isVisible()
+    form.attempt()
+    assert not form.status.isVisible()
+    assert (vault_dir / "vault.keys").read_bytes() == before
+
+    backend.locked = False
+    qtbot.mouseClick(panel.check_again_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.usable is True, timeout=10_000)
+    assert not panel.isVisible() and form.username.isEnabled()
+    with qtbot.waitSignal(dialog.logged_in, timeout=10_000):
+        _attempt(qtbot, dialog, ADMIN, ADMIN_PASSWORD)
+    assert dialog.session is not None
+    dialog.session.close()
+
+
+def test_a_working_keyring_leaves_the_login_form_as_it_was(
+        qtbot: QtBot, new_vault: NewVault, vault_dir: Path, worker: DbWorker,
+        keyring_store: DeviceSecretStore) -> None:
+    dialog = _dialog(qtbot, vault_dir, worker, keyring_store)
+    assert dialog.form.keyring_panel.usable is True
+    assert not dialog.form.keyring_panel.isVisible()
+    assert dialog.form.username.isEnabled() and dialog.form.login_button.isEnabled()
