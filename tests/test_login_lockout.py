@@ -14,6 +14,7 @@ from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.services import accounts, audit
 from cim_desktop.services.vault import NewVault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD
+from tests.memory_keyring import MemoryKeyring
 from tests.officer_helpers import add_officer
 
 BOB_PASSWORD = "bobs own long password"
@@ -134,3 +135,22 @@ def test_release_of_an_unlocked_account_is_refused(
     with pytest.raises(InvalidInput, match="not locked"):
         accounts.release(carol, "bob")
     carol.close()
+
+
+class _CountingKeyring(MemoryKeyring):
+    """Counts reads: each is a round trip to the OS secret store on the login path."""
+
+    reads = 0
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.reads += 1
+        return super().get_password(service, username)
+
+
+def test_a_login_reads_the_keyring_once(new_vault: NewVault, vault_dir: Path,
+                                        memory_keyring: MemoryKeyring) -> None:
+    new_vault.session.close()
+    counting = _CountingKeyring()
+    counting.entries.update(memory_keyring.entries)
+    unlock(vault_dir, ADMIN, ADMIN_PASSWORD, DeviceSecretStore(counting)).close()
+    assert counting.reads == 1

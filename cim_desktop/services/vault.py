@@ -186,14 +186,17 @@ def unlock(root: Path, username: str, password: str,
 
 def _unlock(paths: VaultPaths, username: str, password: str,
             keyring: DeviceSecretStore) -> Session:
-    slots = load_slots(paths, keyring)
-    user_id, vault_key, signer_key = authenticate_with_signer(paths, slots, username, password,
-                                                              keyring)
+    # One keyring read serves the MAC check, the unwrap and an interrupted re-keying: each is
+    # a round trip to the OS secret store on the login path.
+    slots = read_slots(paths)
+    device_secret = keyring.get(slots.vault_id)
+    verify(slots, device_secret)
+    user_id, vault_key, signer_key = authenticate_with_signer(
+        paths, slots, username, password, keyring, device_secret=device_secret)
     memory_security.start(slots)
     db, vault_key, completed = rekey_resume.open_database(
-        paths, vault_key, slots.vault_id,
-        rekey_resume.pending(paths, keyring.get(slots.vault_id)),
-        lambda nxt: unwrap_user(nxt.users[user_id], keyring.get(slots.vault_id), password,
+        paths, vault_key, slots.vault_id, rekey_resume.pending(paths, device_secret),
+        lambda nxt: unwrap_user(nxt.users[user_id], device_secret, password,
                                 vault_id=slots.vault_id))
     if completed:
         slots = load_slots(paths, keyring)
@@ -211,12 +214,18 @@ def authenticate(paths: VaultPaths, slots: SlotFile, username: str, password: st
 
 
 def authenticate_with_signer(paths: VaultPaths, slots: SlotFile, username: str, password: str,
-                             keyring: DeviceSecretStore) -> tuple[str, bytes, bytes]:
-    """As ``authenticate``, plus the key that seals this officer's checkpoint-signing key."""
+                             keyring: DeviceSecretStore, *,
+                             device_secret: bytes | None = None) -> tuple[str, bytes, bytes]:
+    """As ``authenticate``, plus the key that seals this officer's checkpoint-signing key.
+
+    ``device_secret``: given by a caller that has just read it and checked ``slots``' MAC
+    with it; otherwise both are done here.
+    """
     # The device secret first: every record written below must carry the file's MAC, and
     # a file that fails it is refused before anything is counted or saved.
-    device_secret = keyring.get(slots.vault_id)
-    verify(slots, device_secret)
+    if device_secret is None:
+        device_secret = keyring.get(slots.vault_id)
+        verify(slots, device_secret)
     slot = slots.find_user(username)
     if slot is None:
         # Spend the same effort as a real attempt so timing does not reveal usernames.
