@@ -15,14 +15,18 @@ import time
 import uuid
 
 from benchmarks.common import Figure, above, context, scratch_dir
-from cim_desktop.domain.audit import Action, AuditEvent
-from cim_desktop.store.audit_chain import Actor
+from cim_desktop.domain.audit.rows import Action, AuditEvent
+from cim_desktop.store.audit.chain import Actor
 from cim_desktop.store.database import VaultDatabase
 
 TARGET_ROWS_PER_S = 5000.0
 ACTOR = Actor("3f1c2b9e-0000-4000-8000-000000000001", "handler1", "handler", "a1b2c3d4e5f60718")
-EVENT = AuditEvent(Action.VIEW, "source", "urn:cim:source:8d2f",
-                   {"fields": ["status", "handler", "risk"], "version": 3})
+EVENT = AuditEvent(
+    Action.VIEW,
+    "source",
+    "urn:cim:source:8d2f",
+    {"fields": ["status", "handler", "risk"], "version": 3},
+)
 
 
 def run(single_rows: int = 3000, batch_rows: int = 100_000) -> list[Figure]:
@@ -48,11 +52,21 @@ def run(single_rows: int = 3000, batch_rows: int = 100_000) -> list[Figure]:
         finally:
             db.close()
     return [
-        above("audit append, 1 row per transaction", single, "rows/s", TARGET_ROWS_PER_S,
-              f"{single_rows} transactions, each BEGIN IMMEDIATE + append + COMMIT "
-              f"(synchronous={synchronous}: one fsync of the WAL per commit)"),
-        above("audit append, many rows per transaction", batch, "rows/s", TARGET_ROWS_PER_S,
-              f"{batch_rows:,} appends in one transaction"),
+        above(
+            "audit append, 1 row per transaction",
+            single,
+            "rows/s",
+            TARGET_ROWS_PER_S,
+            f"{single_rows} transactions, each BEGIN IMMEDIATE + append + COMMIT "
+            f"(synchronous={synchronous}: one fsync of the WAL per commit)",
+        ),
+        above(
+            "audit append, many rows per transaction",
+            batch,
+            "rows/s",
+            TARGET_ROWS_PER_S,
+            f"{batch_rows:,} appends in one transaction",
+        ),
         context("audit append, cost per committed transaction", 1000.0 / single, "ms"),
     ]
 

@@ -28,14 +28,18 @@ import time
 import uuid
 
 from benchmarks.common import REPO_ROOT, Figure, context, scratch_dir
-from cim_desktop.domain.audit import Action, AuditEvent
-from cim_desktop.store.audit_chain import Actor
+from cim_desktop.domain.audit.rows import Action, AuditEvent
+from cim_desktop.store.audit.chain import Actor
 from cim_desktop.store.connection import choose_memory_security
 from cim_desktop.store.database import VaultDatabase
 
 ACTOR = Actor("3f1c2b9e-0000-4000-8000-000000000001", "handler1", "handler", "a1b2c3d4e5f60718")
-EVENT = AuditEvent(Action.VIEW, "source", "urn:cim:source:8d2f",
-                   {"fields": ["status", "handler", "risk"], "version": 3})
+EVENT = AuditEvent(
+    Action.VIEW,
+    "source",
+    "urn:cim:source:8d2f",
+    {"fields": ["status", "handler", "risk"], "version": 3},
+)
 
 
 def _child(on: bool, rows: int, lookups: int) -> dict[str, float | str]:
@@ -63,8 +67,9 @@ def _child(on: bool, rows: int, lookups: int) -> dict[str, float | str]:
             raw_rows = rows * 2
             start = time.perf_counter()
             with db.transaction():
-                conn.executemany("INSERT INTO bench VALUES (?, ?)",
-                                 ((i, body) for i in range(1, raw_rows + 1)))
+                conn.executemany(
+                    "INSERT INTO bench VALUES (?, ?)", ((i, body) for i in range(1, raw_rows + 1))
+                )
             raw_insert_s = time.perf_counter() - start
             raw_picks = [(random.randint(1, raw_rows),) for _ in range(lookups)]
             start = time.perf_counter()
@@ -73,17 +78,33 @@ def _child(on: bool, rows: int, lookups: int) -> dict[str, float | str]:
             raw_lookup_s = time.perf_counter() - start
         finally:
             db.close()
-    return {"in_force": in_force, "insert_rows_per_s": rows / insert_s,
-            "lookups_per_s": lookups / lookup_s,
-            "raw_insert_rows_per_s": rows * 2 / raw_insert_s,
-            "raw_lookups_per_s": lookups / raw_lookup_s}
+    return {
+        "in_force": in_force,
+        "insert_rows_per_s": rows / insert_s,
+        "lookups_per_s": lookups / lookup_s,
+        "raw_insert_rows_per_s": rows * 2 / raw_insert_s,
+        "raw_lookups_per_s": lookups / raw_lookup_s,
+    }
 
 
 def _measure(on: bool, rows: int, lookups: int) -> dict[str, float | str]:
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_memory_security", "--child",
-         "on" if on else "off", "--rows", str(rows), "--lookups", str(lookups)],
-        capture_output=True, text=True, cwd=REPO_ROOT, check=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_memory_security",
+            "--child",
+            "on" if on else "off",
+            "--rows",
+            str(rows),
+            "--lookups",
+            str(lookups),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=True,
+        timeout=600,
     )
     result: dict[str, float | str] = json.loads(done.stdout)
     if result["in_force"] != ("1" if on else "0"):
@@ -96,14 +117,22 @@ def run(rows: int = 100_000, lookups: int = 50_000) -> list[Figure]:
     on = _measure(True, rows, lookups)
     figures = []
     for name, label, note in (
-        ("insert_rows_per_s", "audit insert",
-         f"{rows:,} db.audit.append in one transaction"),
-        ("lookups_per_s", "audit pk lookup",
-         f"{lookups:,} random db.audit.get(seq) on {rows:,} rows"),
-        ("raw_insert_rows_per_s", "engine insert",
-         f"{rows * 2:,} 200-byte rows by executemany in one transaction"),
-        ("raw_lookups_per_s", "engine pk lookup",
-         f"{lookups:,} random SELECT by INTEGER PRIMARY KEY on {rows * 2:,} rows"),
+        ("insert_rows_per_s", "audit insert", f"{rows:,} db.audit.append in one transaction"),
+        (
+            "lookups_per_s",
+            "audit pk lookup",
+            f"{lookups:,} random db.audit.get(seq) on {rows:,} rows",
+        ),
+        (
+            "raw_insert_rows_per_s",
+            "engine insert",
+            f"{rows * 2:,} 200-byte rows by executemany in one transaction",
+        ),
+        (
+            "raw_lookups_per_s",
+            "engine pk lookup",
+            f"{lookups:,} random SELECT by INTEGER PRIMARY KEY on {rows * 2:,} rows",
+        ),
     ):
         slow, fast = float(on[name]), float(off[name])
         unit = "lookups/s" if "lookup" in label else "rows/s"

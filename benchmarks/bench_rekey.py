@@ -20,7 +20,7 @@ import time
 
 from benchmarks.common import Figure, context, make_vault, scratch_dir, table
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import rekey
+from cim_desktop.services.vault import rekey
 from tests.memory_keyring import MemoryKeyring
 
 BLOB = 4000
@@ -36,8 +36,10 @@ def run(megabytes: int = 400) -> list[Figure]:
         with session.db.transaction():
             conn.execute("CREATE TABLE bench_filler (b BLOB)")
             for done in range(0, rows, 10_000):
-                conn.executemany("INSERT INTO bench_filler VALUES (randomblob(?))",
-                                 [(BLOB,)] * min(10_000, rows - done))
+                conn.executemany(
+                    "INSERT INTO bench_filler VALUES (randomblob(?))",
+                    [(BLOB,)] * min(10_000, rows - done),
+                )
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         size_mb = session.paths.db.stat().st_size / 2**20
 
@@ -46,15 +48,21 @@ def run(megabytes: int = 400) -> list[Figure]:
         result = rekey.rekey_vault(session, None, lambda *_: marks.append(time.perf_counter()))
         total = time.perf_counter() - start
         stages = [b - a for a, b in itertools.pairwise(marks)]
-        assert session.db.conn.execute("SELECT count(*) FROM bench_filler").fetchone()[0] \
-            == rows
+        assert session.db.conn.execute("SELECT count(*) FROM bench_filler").fetchone()[0] == rows
         session.close()
-    figures = [context("vault size", size_mb, "MiB", f"{rows:,} filler rows of {BLOB} bytes"),
-               context("re-key, whole", total, "s",
-                       f"rekey_vault as the administrator runs it ({result.seconds:.1f} s "
-                       "by its own clock)")]
-    figures += [context(f"  {name.lower()}", seconds, "s")
-                for name, seconds in zip(rekey.STEPS, stages, strict=False)]
+    figures = [
+        context("vault size", size_mb, "MiB", f"{rows:,} filler rows of {BLOB} bytes"),
+        context(
+            "re-key, whole",
+            total,
+            "s",
+            f"rekey_vault as the administrator runs it ({result.seconds:.1f} s by its own clock)",
+        ),
+    ]
+    figures += [
+        context(f"  {name.lower()}", seconds, "s")
+        for name, seconds in zip(rekey.STEPS, stages, strict=False)
+    ]
     return figures
 
 

@@ -29,7 +29,12 @@ def _start_once(vault_dir: Path, env: dict[str, str]) -> tuple[float, float]:
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "cim_desktop.ui", "--vault", str(vault_dir), "--report-startup"],
-        capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=120,
+        check=False,
     )
     wall = (time.perf_counter() - start) * 1000.0
     found = _REPORTED.search(done.stdout)
@@ -48,23 +53,39 @@ def run(runs: int = 7) -> list[Figure]:
         keyring_file = root / "keyring.json"
         os.environ["CIM_TEST_KEYRING_FILE"] = str(keyring_file)
         make_vault(root / "vault", DeviceSecretStore(FileKeyring())).session.close()
-        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
-               "PYTHON_KEYRING_BACKEND": "tests.file_keyring.FileKeyring",
-               "CIM_TEST_KEYRING_FILE": str(keyring_file)}
+        env = {
+            **os.environ,
+            "QT_QPA_PLATFORM": "offscreen",
+            "PYTHON_KEYRING_BACKEND": "tests.file_keyring.FileKeyring",
+            "CIM_TEST_KEYRING_FILE": str(keyring_file),
+        }
         cold_login, cold_wall = _start_once(root / "vault", env)
         login = [_start_once(root / "vault", env) for _ in range(runs)]
         wizard = [_start_once(root / "empty", env) for _ in range(3)]
 
     med = statistics.median
     return [
-        below("process start to login window", med(s for s, _ in login), "ms", TARGET_MS,
-              f"startup_ms printed by the app at first paint, median of {runs} warm runs "
-              f"(all: {', '.join(f'{s:.0f}' for s, _ in login)} ms); first, colder run: "
-              f"{cold_login:.0f} ms"),
-        context("  same, whole subprocess wall time", med(w for _, w in login), "ms",
-                f"interpreter start to exit, incl. Qt teardown; first run {cold_wall:.0f} ms"),
-        context("process start to first-run wizard", med(s for s, _ in wizard), "ms",
-                "no vault in the folder: the wizard is the first window"),
+        below(
+            "process start to login window",
+            med(s for s, _ in login),
+            "ms",
+            TARGET_MS,
+            f"startup_ms printed by the app at first paint, median of {runs} warm runs "
+            f"(all: {', '.join(f'{s:.0f}' for s, _ in login)} ms); first, colder run: "
+            f"{cold_login:.0f} ms",
+        ),
+        context(
+            "  same, whole subprocess wall time",
+            med(w for _, w in login),
+            "ms",
+            f"interpreter start to exit, incl. Qt teardown; first run {cold_wall:.0f} ms",
+        ),
+        context(
+            "process start to first-run wizard",
+            med(s for s, _ in wizard),
+            "ms",
+            "no vault in the folder: the wizard is the first window",
+        ),
     ]
 
 

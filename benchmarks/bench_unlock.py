@@ -25,15 +25,15 @@ import time
 import uuid
 
 from benchmarks.common import ADMIN, ADMIN_PASSWORD, Figure, below, context, make_vault, scratch_dir
-from cim_desktop.domain.audit import Action, AuditEvent
+from cim_desktop.domain.audit.rows import Action, AuditEvent
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.security.keyslots import unwrap_user_with_signer
-from cim_desktop.services import vault
-from cim_desktop.services.paths import VaultPaths
 from cim_desktop.services.session import Session
-from cim_desktop.store import state
+from cim_desktop.services.vault import lifecycle as vault
+from cim_desktop.services.vault.paths import VaultPaths
 from cim_desktop.store.database import VaultDatabase
+from cim_desktop.store.vault import state
 from tests.memory_keyring import MemoryKeyring
 
 TARGET_MS = 50.0
@@ -49,23 +49,31 @@ def populate(session: Session, officers: int, team_rows: int) -> None:
     conn = session.db.conn
     ids = [str(uuid.uuid4()) for _ in range(officers)]
     sources = max(1, team_rows // 20)
-    with session.change(AuditEvent(Action.CREATE, "benchmark", "population",
-                                   {"officers": officers, "team_rows": team_rows})):
+    with session.change(
+        AuditEvent(
+            Action.CREATE, "benchmark", "population", {"officers": officers, "team_rows": team_rows}
+        )
+    ):
         conn.executemany(
             "INSERT INTO officers (id, username, display_name, status, created_at) "
             "VALUES (?, ?, ?, 'active', ?)",
-            [(oid, f"officer{i:05d}", f"Officer {i}", now) for i, oid in enumerate(ids)])
+            [(oid, f"officer{i:05d}", f"Officer {i}", now) for i, oid in enumerate(ids)],
+        )
         conn.executemany(
             "INSERT INTO officer_roles (officer_id, role, valid_from, granted_by) "
-            "VALUES (?, 'handler', ?, 'benchmark')", [(oid, now) for oid in ids])
+            "VALUES (?, 'handler', ?, 'benchmark')",
+            [(oid, now) for oid in ids],
+        )
         conn.executemany(
             "INSERT INTO sources (urn, pseudonym, status, created_at, created_by) "
             "VALUES (?, ?, 'prospect', ?, 'benchmark')",
-            [(f"BENCH-{n:05d}", f"Pseudonym {n}", now) for n in range(sources)])
+            [(f"BENCH-{n:05d}", f"Pseudonym {n}", now) for n in range(sources)],
+        )
         conn.executemany(
             "INSERT INTO source_team (urn, officer_id, team_role, valid_from, assigned_by) "
             "VALUES (?, ?, 'handler', ?, 'benchmark')",
-            [(f"BENCH-{n % sources:05d}", ids[n % officers], now) for n in range(team_rows)])
+            [(f"BENCH-{n % sources:05d}", ids[n % officers], now) for n in range(team_rows)],
+        )
 
 
 def run(runs: int = 9) -> list[Figure]:
@@ -97,8 +105,9 @@ def _run(runs: int, officers: int, team_rows: int, label: str) -> list[Figure]:
             assert slot is not None
             secret = keyring.get(slots.vault_id)
             start = time.perf_counter()
-            key, signer = unwrap_user_with_signer(slot, secret, ADMIN_PASSWORD,
-                                                  vault_id=slots.vault_id)
+            key, signer = unwrap_user_with_signer(
+                slot, secret, ADMIN_PASSWORD, vault_id=slots.vault_id
+            )
             unwrap.append(_ms(start))
 
             start = time.perf_counter()
@@ -108,8 +117,7 @@ def _run(runs: int, officers: int, team_rows: int, label: str) -> list[Figure]:
                 assert state.quick_check(db.conn)
             checking.append(_ms(opened))
             # The same private step unlock() takes after the database is open.
-            session = vault._start_session(paths, db, slots, slot.user_id, keyring, key,
-                                           signer)
+            session = vault._start_session(paths, db, slots, slot.user_id, keyring, key, signer)
             done = time.perf_counter()
             session.close()
             after.append((done - start) * 1000.0)
@@ -119,18 +127,35 @@ def _run(runs: int, officers: int, team_rows: int, label: str) -> list[Figure]:
     med = statistics.median
     paired = [w - u for w, u in zip(whole, unwrap, strict=True)]
     return [
-        below(f"unlock excluding Argon2id (unlock - unwrap){label}", med(paired), "ms",
-              TARGET_MS,
-              f"median of {runs} paired differences (unlock median {med(whole):.1f} ms, "
-              f"unwrap median {med(unwrap):.1f} ms)"),
-        below(f"unlock steps after the key unwrap{label}", med(after), "ms", TARGET_MS,
-              f"open {med(opening):.1f} ms (pragmas, page HMACs, schema) + session start "
-              f"{med(starting):.1f} ms (state check, login audit row, fsync); median of "
-              f"{runs}"),
-        context(f"state check alone{label}", med(checking), "ms",
-                "digest of every granting row against the newest audit row's"),
-        context(f"key unwrap (Argon2id + HKDF + AES-GCM){label}", med(unwrap), "ms",
-                "excluded from the target; set by the slot's Argon2id parameters"),
+        below(
+            f"unlock excluding Argon2id (unlock - unwrap){label}",
+            med(paired),
+            "ms",
+            TARGET_MS,
+            f"median of {runs} paired differences (unlock median {med(whole):.1f} ms, "
+            f"unwrap median {med(unwrap):.1f} ms)",
+        ),
+        below(
+            f"unlock steps after the key unwrap{label}",
+            med(after),
+            "ms",
+            TARGET_MS,
+            f"open {med(opening):.1f} ms (pragmas, page HMACs, schema) + session start "
+            f"{med(starting):.1f} ms (state check, login audit row, fsync); median of "
+            f"{runs}",
+        ),
+        context(
+            f"state check alone{label}",
+            med(checking),
+            "ms",
+            "digest of every granting row against the newest audit row's",
+        ),
+        context(
+            f"key unwrap (Argon2id + HKDF + AES-GCM){label}",
+            med(unwrap),
+            "ms",
+            "excluded from the target; set by the slot's Argon2id parameters",
+        ),
     ]
 
 

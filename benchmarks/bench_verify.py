@@ -34,9 +34,9 @@ from benchmarks.common import (
     make_vault,
 )
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.store.audit_chain import AuditChain
-from cim_desktop.store.chain_format import row_hash
-from cim_desktop.store.chain_walk import walk_file
+from cim_desktop.store.audit.chain import AuditChain
+from cim_desktop.store.audit.chain_format import row_hash
+from cim_desktop.store.audit.chain_walk import walk_file
 from cim_desktop.store.connection import close_quietly, connect
 from cim_desktop.store.database import VaultDatabase
 
@@ -45,18 +45,24 @@ TARGET_S = 5.0
 FORMAT = "v1"
 KEYRING_BACKEND = "tests.file_keyring.FileKeyring"
 CHUNK = 50_000
-_INSERT = ("INSERT INTO audit (seq, ts, user_id, username, role, session_id, action, "
-           "entity_type, entity_id, detail, reason, outcome, prev_hash, hash) "
-           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-_USERS = [(f"00000000-0000-4000-8000-{i:012d}", f"officer{i}", role)
-          for i, role in enumerate(["handler", "handler", "controller", "administrator",
-                                    "auditor"])]
+_INSERT = (
+    "INSERT INTO audit (seq, ts, user_id, username, role, session_id, action, "
+    "entity_type, entity_id, detail, reason, outcome, prev_hash, hash) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_USERS = [
+    (f"00000000-0000-4000-8000-{i:012d}", f"officer{i}", role)
+    for i, role in enumerate(["handler", "handler", "controller", "administrator", "auditor"])
+]
 _ACTIONS = ["view", "view", "view", "update", "create", "export", "print", "approve"]
 
 
 def _env(keyring_file: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHON_KEYRING_BACKEND": KEYRING_BACKEND,
-            "CIM_TEST_KEYRING_FILE": str(keyring_file)}
+    return {
+        **os.environ,
+        "PYTHON_KEYRING_BACKEND": KEYRING_BACKEND,
+        "CIM_TEST_KEYRING_FILE": str(keyring_file),
+    }
 
 
 def _rows(first_seq: int, prev: bytes, count: int) -> Iterator[tuple[Any, ...]]:
@@ -64,13 +70,23 @@ def _rows(first_seq: int, prev: bytes, count: int) -> Iterator[tuple[Any, ...]]:
         user_id, username, role = _USERS[seq % len(_USERS)]
         second, micro = divmod(seq, 1_000_000)
         fields = (
-            seq, f"2026-01-{1 + second % 28:02d}T{seq % 24:02d}:{seq % 60:02d}:"
+            seq,
+            f"2026-01-{1 + second % 28:02d}T{seq % 24:02d}:{seq % 60:02d}:"
             f"{second % 60:02d}.{micro:06d}Z",
-            user_id, username, role, f"{seq // 500:016x}", _ACTIONS[seq % len(_ACTIONS)],
-            "source", f"urn:cim:source:{seq % 997:04x}",
-            json.dumps({"fields": ["status", "risk"], "version": seq % 7},
-                       separators=(",", ":"), sort_keys=True),
-            "", "ok",
+            user_id,
+            username,
+            role,
+            f"{seq // 500:016x}",
+            _ACTIONS[seq % len(_ACTIONS)],
+            "source",
+            f"urn:cim:source:{seq % 997:04x}",
+            json.dumps(
+                {"fields": ["status", "risk"], "version": seq % 7},
+                separators=(",", ":"),
+                sort_keys=True,
+            ),
+            "",
+            "ok",
         )
         digest = row_hash(prev, fields)
         yield (*fields, prev, digest)
@@ -95,8 +111,7 @@ def build(root: Path, rows: int) -> tuple[bytes, str]:
             db.conn.executemany(_INSERT, _rows(next_seq, prev, count))
             next_seq, remaining = next_seq + count, remaining - count
             prev = db.audit.head()[1]
-    print(f"  built a {rows:,}-row chain in {time.perf_counter() - start:.1f} s",
-          file=sys.stderr)
+    print(f"  built a {rows:,}-row chain in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     session.close()
     return key, vault_id
 
@@ -147,9 +162,23 @@ def run(rows: int = 1_000_000, runs: int = 3) -> list[Figure]:
     env = _env(root / "keyring.json")
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "cim_desktop.cli", "audit", "verify", "--vault",
-         str(root / "vault"), "--user", ADMIN, "--password-stdin"],
-        input=ADMIN_PASSWORD + "\n", capture_output=True, text=True, cwd=REPO_ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "cim_desktop.cli",
+            "audit",
+            "verify",
+            "--vault",
+            str(root / "vault"),
+            "--user",
+            ADMIN,
+            "--password-stdin",
+        ],
+        input=ADMIN_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
         check=False,
     )
     cli_s = time.perf_counter() - start
@@ -160,18 +189,36 @@ def run(rows: int = 1_000_000, runs: int = 3) -> list[Figure]:
     walks.sort()
     singles.sort()
     return [
-        below(f"chain walk (split over cores), {checked:,} rows", walks[len(walks) // 2], "s",
-              TARGET_S,
-              f"VaultDatabase.verify_chain's walk_file, median of {runs} (all: "
-              + ", ".join(f"{w:.2f}" for w in walks) + f" s); file {size_mb:,.0f} MB"),
-        context(f"chain walk in one process, {checked:,} rows", singles[len(singles) // 2],
-                "s", "AuditChain.verify, median of " + str(runs)),
-        context("VaultDatabase.open on that file", open_s * 1000, "ms",
-                "vaults over 64 MiB skip the page-HMAC check at open; the verification after "
-                "login makes it (about 1 s on this file), so the whole command below pays it"),
-        below(f"cim audit verify (whole command), {checked:,} rows", cli_s, "s", TARGET_S,
-              "subprocess wall time: start-up + Argon2id + open + walk + audit row + "
-              f"checkpoint; said: {cli_note}"),
+        below(
+            f"chain walk (split over cores), {checked:,} rows",
+            walks[len(walks) // 2],
+            "s",
+            TARGET_S,
+            f"VaultDatabase.verify_chain's walk_file, median of {runs} (all: "
+            + ", ".join(f"{w:.2f}" for w in walks)
+            + f" s); file {size_mb:,.0f} MB",
+        ),
+        context(
+            f"chain walk in one process, {checked:,} rows",
+            singles[len(singles) // 2],
+            "s",
+            "AuditChain.verify, median of " + str(runs),
+        ),
+        context(
+            "VaultDatabase.open on that file",
+            open_s * 1000,
+            "ms",
+            "vaults over 64 MiB skip the page-HMAC check at open; the verification after "
+            "login makes it (about 1 s on this file), so the whole command below pays it",
+        ),
+        below(
+            f"cim audit verify (whole command), {checked:,} rows",
+            cli_s,
+            "s",
+            TARGET_S,
+            "subprocess wall time: start-up + Argon2id + open + walk + audit row + "
+            f"checkpoint; said: {cli_note}",
+        ),
     ]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.vault import NewVault, create_vault
+from cim_desktop.services.vault.lifecycle import NewVault, create_vault
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "admin"
@@ -50,8 +50,7 @@ def context(name: str, value: float, unit: str, note: str = "") -> Figure:
 def table(figures: list[Figure]) -> str:
     rows = [("figure", "measured", "target", ""), *(f.cells() for f in figures)]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     notes = [f"  [{i}] {f.name}: {f.note}" for i, f in enumerate(figures, 1) if f.note]
     return "\n".join(lines + (["", *notes] if notes else []))
@@ -80,5 +79,6 @@ def cache_dir() -> Path:
 
 
 def make_vault(root: Path, keyring: DeviceSecretStore) -> NewVault:
-    return create_vault(root, unit_name=UNIT, admin_username=ADMIN,
-                        admin_password=ADMIN_PASSWORD, keyring=keyring)
+    return create_vault(
+        root, unit_name=UNIT, admin_username=ADMIN, admin_password=ADMIN_PASSWORD, keyring=keyring
+    )

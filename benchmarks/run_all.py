@@ -30,8 +30,9 @@ from benchmarks.common import Figure, table
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="run_all", description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--only", nargs="+",
-                        choices=["append", "memsec", "verify", "unlock", "startup", "rekey"])
+    parser.add_argument(
+        "--only", nargs="+", choices=["append", "memsec", "verify", "unlock", "startup", "rekey"]
+    )
     args = parser.parse_args(argv)
     suites: dict[str, Callable[[], list[Figure]]] = {
         "startup": bench_startup.run,
@@ -48,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"running {name} ...", file=sys.stderr, flush=True)
         figures += suite()
-    print(f"cim-desktop benchmarks: Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-          f"1-minute load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print(
+        f"cim-desktop benchmarks: Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"1-minute load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    )
     print()
     print(table(figures))
     return 0 if all(f.ok is not False for f in figures) else 1

@@ -27,8 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="soak_kill", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=500)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--max-delay", type=float, default=0.15,
-                        help="longest wait (s) after the first commit before the kill")
+    parser.add_argument(
+        "--max-delay",
+        type=float,
+        default=0.15,
+        help="longest wait (s) after the first commit before the kill",
+    )
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     os.environ.setdefault("CIM_ARGON2_PROFILE", "floor")
@@ -51,19 +55,28 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append((number, result.problems))
                 print(f"round {number}: {'; '.join(result.problems)}", flush=True)
             if number % 50 == 0:
-                print(f"{number} rounds, {reported:,} commits reported, head {harness.head:,}, "
-                      f"{len(failed)} failed, {time.perf_counter() - started:.0f} s", flush=True)
+                print(
+                    f"{number} rounds, {reported:,} commits reported, head {harness.head:,}, "
+                    f"{len(failed)} failed, {time.perf_counter() - started:.0f} s",
+                    flush=True,
+                )
         elapsed = time.perf_counter() - started
         size_kb = db_path.stat().st_size // 1024
 
     print()
-    print(f"seed {seed}: {args.rounds} kills in {elapsed:.0f} s "
-          f"({mid_write} after the writer had reported commits; {early} timed from the spawn "
-          "rather than from the first commit)")
-    print(f"  commits reported by the writers: {reported:,}; chain head {first_head} -> "
-          f"{harness.head:,}; vault {size_kb:,} KiB")
-    print(f"  rounds with a problem: {len(failed)}"
-          + ("" if not failed else f" (first: round {failed[0][0]}: {failed[0][1]})"))
+    print(
+        f"seed {seed}: {args.rounds} kills in {elapsed:.0f} s "
+        f"({mid_write} after the writer had reported commits; {early} timed from the spawn "
+        "rather than from the first commit)"
+    )
+    print(
+        f"  commits reported by the writers: {reported:,}; chain head {first_head} -> "
+        f"{harness.head:,}; vault {size_kb:,} KiB"
+    )
+    print(
+        f"  rounds with a problem: {len(failed)}"
+        + ("" if not failed else f" (first: round {failed[0][0]}: {failed[0][1]})")
+    )
     return 1 if failed else 0
 
 

@@ -21,7 +21,7 @@ from types import TracebackType
 import platformdirs
 
 from cim_desktop import __version__
-from cim_desktop.services.paths import APP_NAME
+from cim_desktop.services.vault.paths import APP_NAME
 
 MAX_CHAIN = 8  # causes and contexts listed; a longer chain is cut (and says so)
 
@@ -54,8 +54,11 @@ def _frames(tb: TracebackType | None) -> list[str]:
 
 def describe(exc: BaseException) -> list[str]:
     """The log's account of ``exc``: type names and frames only, for it and its causes."""
-    lines = [f"exception: {_type_name(exc)}", "stack (most recent call last):",
-             *_frames(exc.__traceback__)]
+    lines = [
+        f"exception: {_type_name(exc)}",
+        "stack (most recent call last):",
+        *_frames(exc.__traceback__),
+    ]
     seen = {id(exc)}
     current = exc
     for _ in range(MAX_CHAIN):
@@ -79,13 +82,18 @@ def write(exc: BaseException, folder: Path, program: str) -> tuple[str, Path | N
     the log could not be written). The folder is private to the user, the file too."""
     now = datetime.now(UTC)
     reference = new_reference(now)
-    text = "\n".join([
-        f"reference: {reference}",
-        f"time: {now.isoformat()}",
-        f"program: {program} {__version__}",
-        f"python: {sys.version.split()[0]}",
-        *describe(exc),
-    ]) + "\n"
+    text = (
+        "\n".join(
+            [
+                f"reference: {reference}",
+                f"time: {now.isoformat()}",
+                f"program: {program} {__version__}",
+                f"python: {sys.version.split()[0]}",
+                *describe(exc),
+            ]
+        )
+        + "\n"
+    )
     path = folder / f"crash-{reference}.log"
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -93,9 +93,7 @@ class RecoveryCodeInvalid(CimError):
 
 class StorageFull(CimError):
     def __init__(self) -> None:
-        super().__init__(
-            "The disk is full. Nothing was saved; free some space and try again."
-        )
+        super().__init__("The disk is full. Nothing was saved; free some space and try again.")
 
 
 class IntegrityFailure(CimError):
@@ -121,9 +119,12 @@ class VaultTampered(VaultCorrupt):
     exit_code = 1
 
     def __init__(self, name: str = "vault.keys", *, unsealed: bool = False) -> None:
-        what = ("has no authentication code (it was written by an older cim-desktop, or the "
-                "code was removed)" if unsealed else
-                "was changed outside cim-desktop (its authentication code does not match)")
+        what = (
+            "has no authentication code (it was written by an older cim-desktop, or the "
+            "code was removed)"
+            if unsealed
+            else "was changed outside cim-desktop (its authentication code does not match)"
+        )
         super().__init__(
             f"{name} {what}, so nobody can log in until it is repaired. Open the vault with "
             "the recovery code (cim recover, or 'Recover with recovery code' at login), which "

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import create_vault, unlock
+from cim_desktop.services.vault.lifecycle import create_vault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 from tests.memory_keyring import MemoryKeyring
 from tests.officer_helpers import add_officer
@@ -56,8 +56,9 @@ def build(root: Path, *usernames: str, extra: dict[str, list[Role]] | None = Non
     """A vault with the named officers of ``OFFICERS`` (all by default) and ``extra``."""
     officers = {name: OFFICERS[name] for name in usernames or OFFICERS} | (extra or {})
     keyring = DeviceSecretStore(MemoryKeyring())
-    admin = create_vault(root, unit_name=UNIT, admin_username=ADMIN,
-                         admin_password=ADMIN_PASSWORD, keyring=keyring).session
+    admin = create_vault(
+        root, unit_name=UNIT, admin_username=ADMIN, admin_password=ADMIN_PASSWORD, keyring=keyring
+    ).session
     world = World(root, keyring, {ADMIN: admin})
     for username, roles in officers.items():
         add_officer(admin, username, password(username), roles)

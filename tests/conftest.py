@@ -16,7 +16,7 @@ import pytest
 
 from cim_desktop.domain import clock
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.vault import NewVault, create_vault
+from cim_desktop.services.vault.lifecycle import NewVault, create_vault
 from tests.memory_keyring import MemoryKeyring
 
 ADMIN = "admin"
@@ -41,8 +41,13 @@ def vault_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def new_vault(vault_dir: Path, keyring_store: DeviceSecretStore) -> Iterator[NewVault]:
-    created = create_vault(vault_dir, unit_name=UNIT, admin_username=ADMIN,
-                           admin_password=ADMIN_PASSWORD, keyring=keyring_store)
+    created = create_vault(
+        vault_dir,
+        unit_name=UNIT,
+        admin_username=ADMIN,
+        admin_password=ADMIN_PASSWORD,
+        keyring=keyring_store,
+    )
     yield created
     created.session.close()
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import sys
 
 from cim_desktop import cli
-from cim_desktop.services import doctor
 from cim_desktop.services.session import Session
+from cim_desktop.services.vault import doctor
 
 
 def main() -> int:

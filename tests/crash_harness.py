@@ -36,8 +36,9 @@ class RoundResult:
 class KillHarness:
     """Repeatedly run ``tests.crash_writer`` on one vault database and kill it at random."""
 
-    def __init__(self, db_path: Path, key: bytes, vault_id: str, rng: random.Random,
-                 max_delay: float = 0.15) -> None:
+    def __init__(
+        self, db_path: Path, key: bytes, vault_id: str, rng: random.Random, max_delay: float = 0.15
+    ) -> None:
         self.db_path = db_path
         self._key = key
         self.vault_id = vault_id
@@ -64,15 +65,19 @@ class KillHarness:
         if head - known not in (0, 1):
             problems.append(f"{head - known} rows appeared beyond the last known commit")
         if (reported or head > self.head) and meta != str(head):
-            problems.append(f"the change row says {meta!r}, the chain head is {head}: "
-                            "a change and its audit row were not committed together")
+            problems.append(
+                f"the change row says {meta!r}, the chain head is {head}: "
+                "a change and its audit row were not committed together"
+            )
         self.head = max(self.head, head)
         return RoundResult(reported, head, early, problems)
 
     def _run_and_kill(self, early: bool) -> tuple[list[str], list[str]]:
         child = subprocess.Popen(
             [sys.executable, "-m", "tests.crash_writer"],
-            cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            cwd=REPO_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
         assert child.stdin is not None and child.stdout is not None
@@ -92,8 +97,12 @@ class KillHarness:
         reader.start()
         problems: list[str] = []
         try:
-            child.stdin.write(json.dumps({"db": str(self.db_path), "key": self._key.hex(),
-                                          "vault_id": self.vault_id}).encode() + b"\n")
+            child.stdin.write(
+                json.dumps(
+                    {"db": str(self.db_path), "key": self._key.hex(), "vault_id": self.vault_id}
+                ).encode()
+                + b"\n"
+            )
             child.stdin.close()
             if early:
                 time.sleep(self.rng.uniform(0.0, 0.3))

@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from cim_desktop.domain.audit import Action, AuditEvent
-from cim_desktop.store.audit_chain import Actor
+from cim_desktop.domain.audit.rows import Action, AuditEvent
+from cim_desktop.store.audit.chain import Actor
 from cim_desktop.store.database import VaultDatabase
 
 META_KEY = "crash_writer_seq"
@@ -28,8 +28,7 @@ MAX_SECONDS = 30.0
 
 def main() -> int:
     params = json.loads(sys.stdin.readline())
-    db = VaultDatabase.open(Path(params["db"]), bytes.fromhex(params["key"]),
-                            params["vault_id"])
+    db = VaultDatabase.open(Path(params["db"]), bytes.fromhex(params["key"]), params["vault_id"])
     started = time.monotonic()
     n = 0
     while time.monotonic() - started < MAX_SECONDS:
@@ -38,8 +37,9 @@ def main() -> int:
         # WAL append, not only between one-page commits.
         pad = "x" * (3000 * (n % 4 == 0))
         with db.transaction():
-            row = db.audit.append(ACTOR, AuditEvent(Action.UPDATE, "test", "counter",
-                                                    {"n": n, "pad": pad}))
+            row = db.audit.append(
+                ACTOR, AuditEvent(Action.UPDATE, "test", "counter", {"n": n, "pad": pad})
+            )
             db.meta.set(META_KEY, str(row.seq))
         sys.stdout.write(f"{row.seq}\n")
         sys.stdout.flush()

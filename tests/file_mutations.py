@@ -16,10 +16,30 @@ from hypothesis import strategies as st
 _HOLE = "\x00hole\x00"
 # Raw JSON text put where a value was; several are not valid for Python's json.dumps to make.
 REPLACEMENTS = (
-    "1e999", "Infinity", "-Infinity", "NaN", "1.5", "-1", "0", "9" * 40, "-" + "9" * 19,
-    "true", "false", "null", '"x"', '""', "[]", "{}", '"\\ud800"', '"' + "A" * 70_000 + '"',
-    "[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000,
-    "[" + "0," * 200_000 + "0]", "4294967296", "1073741824", "65",
+    "1e999",
+    "Infinity",
+    "-Infinity",
+    "NaN",
+    "1.5",
+    "-1",
+    "0",
+    "9" * 40,
+    "-" + "9" * 19,
+    "true",
+    "false",
+    "null",
+    '"x"',
+    '""',
+    "[]",
+    "{}",
+    '"\\ud800"',
+    '"' + "A" * 70_000 + '"',
+    "[" * 100_000 + "]" * 100_000,
+    '{"a":' * 50_000 + "1" + "}" * 50_000,
+    "[" + "0," * 200_000 + "0]",
+    "4294967296",
+    "1073741824",
+    "65",
 )
 
 
@@ -36,11 +56,13 @@ class Mutation:
 def byte_level(original: bytes) -> st.SearchStrategy[Mutation]:
     n = len(original)
     flip = st.tuples(st.integers(0, n - 1), st.integers(1, 255)).map(
-        lambda t: Mutation("flip", f"byte {t[0]} ^ {t[1]}",
-                           original[: t[0]] + bytes([original[t[0]] ^ t[1]])
-                           + original[t[0] + 1:]))
-    cut = st.integers(0, n - 1).map(
-        lambda k: Mutation("truncate", f"to {k} bytes", original[:k]))
+        lambda t: Mutation(
+            "flip",
+            f"byte {t[0]} ^ {t[1]}",
+            original[: t[0]] + bytes([original[t[0]] ^ t[1]]) + original[t[0] + 1 :],
+        )
+    )
+    cut = st.integers(0, n - 1).map(lambda k: Mutation("truncate", f"to {k} bytes", original[:k]))
     return st.one_of(flip, cut)
 
 
@@ -72,8 +94,11 @@ def _edit(doc: Any, path: tuple[Any, ...], delete: bool) -> Any:
 
 def json_level(text: str, *, lines: bool = False) -> st.SearchStrategy[Mutation]:
     """Edits of one value of a JSON document (or of one line's, for a JSON-lines file)."""
-    docs = [json.loads(line) for line in text.splitlines() if line.strip()] if lines \
+    docs = (
+        [json.loads(line) for line in text.splitlines() if line.strip()]
+        if lines
         else [json.loads(text)]
+    )
 
     @st.composite
     def edit(draw: st.DrawFn) -> Mutation:
@@ -83,7 +108,8 @@ def json_level(text: str, *, lines: bool = False) -> st.SearchStrategy[Mutation]
         delete = draw(st.booleans()) and draw(st.booleans())  # one edit in four deletes
         raw = "" if delete else draw(st.sampled_from(REPLACEMENTS))
         edited = json.dumps(_edit(doc, path, delete), sort_keys=True).replace(
-            json.dumps(_HOLE), raw)
+            json.dumps(_HOLE), raw
+        )
         if lines:
             out = [json.dumps(d, sort_keys=True) for d in docs]
             out[which] = edited
@@ -91,14 +117,16 @@ def json_level(text: str, *, lines: bool = False) -> st.SearchStrategy[Mutation]
         else:
             body = edited
         what = f"{'delete' if delete else 'set'} {'/'.join(map(str, path))}" + (
-            f" = {raw[:20]}" if raw else "")
+            f" = {raw[:20]}" if raw else ""
+        )
         return Mutation("json", what, body.encode("utf-8", "surrogatepass"))
 
     return edit()
 
 
-def any_mutation(original: bytes, *, json_text: bool = True,
-                 lines: bool = False) -> st.SearchStrategy[Mutation]:
+def any_mutation(
+    original: bytes, *, json_text: bool = True, lines: bool = False
+) -> st.SearchStrategy[Mutation]:
     strategies = [byte_level(original)]
     if json_text:
         strategies.append(json_level(original.decode(), lines=lines))

@@ -26,8 +26,9 @@ def opens_directly(db_path: Path, key: bytes) -> bool:
         conn.close()
 
 
-def key_from_slots(keys_file: bytes, username: str, password: str,
-                   device_secret: bytes) -> bytes | None:
+def key_from_slots(
+    keys_file: bytes, username: str, password: str, device_secret: bytes
+) -> bytes | None:
     """The vault key ``username``'s slot in ``keys_file`` gives, or None."""
     slots = SlotFile.parse(keys_file)
     slot = slots.find_user(username)
@@ -39,7 +40,8 @@ def key_from_slots(keys_file: bytes, username: str, password: str,
         return None
 
 
-def reads_vault(db_path: Path, keys_file: bytes, username: str, password: str,
-                device_secret: bytes) -> bool:
+def reads_vault(
+    db_path: Path, keys_file: bytes, username: str, password: str, device_secret: bytes
+) -> bool:
     key = key_from_slots(keys_file, username, password, device_secret)
     return key is not None and opens_directly(db_path, key)

@@ -1,6 +1,6 @@
 """The generated access matrix.
 
-The expectation below is written out by hand, independently of ``domain/access.py``: every
+The expectation below is written out by hand, independently of ``domain/access/rules.py``: every
 officer role x every relation to the source (outside the team, each team role, break-glass)
 x every action x every field tier -> allowed, needs a reason, or denied. It is checked
 against the rule function for both settings of the ``metadata_outside_team`` policy, and
@@ -21,20 +21,21 @@ from typing import Any
 
 import pytest
 
-from cim_desktop.domain import access as rules
-from cim_desktop.domain.access import Act, Cell, TeamRole, Tier, Verdict
-from cim_desktop.domain.audit import AuditRow
+from cim_desktop.domain.access import rules
+from cim_desktop.domain.access.rules import Act, Cell, TeamRole, Tier, Verdict
+from cim_desktop.domain.audit.rows import AuditRow
 from cim_desktop.domain.clock import iso_utc, utc_now
-from cim_desktop.domain.policy import Policy
-from cim_desktop.domain.roles import Role
-from cim_desktop.domain.sources import BreakGlassGrant, SourceRecord, SourceStatus
+from cim_desktop.domain.officers.roles import Role
+from cim_desktop.domain.policy.settings import Policy
+from cim_desktop.domain.sources.model import BreakGlassGrant, SourceRecord, SourceStatus
 from cim_desktop.errors import InvalidInput, PermissionDenied
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import access, sources
+from cim_desktop.services.access import permissions as access
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import create_vault, unlock
-from cim_desktop.store.break_glass import BreakGlassRepository
-from cim_desktop.store.sources import SourceRepository
+from cim_desktop.services.sources import register as sources
+from cim_desktop.services.vault.lifecycle import create_vault, unlock
+from cim_desktop.store.access.break_glass import BreakGlassRepository
+from cim_desktop.store.sources.register import SourceRepository
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 from tests.memory_keyring import MemoryKeyring
 from tests.officer_helpers import add_officer
@@ -47,18 +48,42 @@ RELATIONS = (OUTSIDE, *(t.value for t in TeamRole), BREAK_GLASS)
 # What each relation gives, per action, as "identity content metadata":
 # y = allowed, r = allowed with a stated reason, - = denied.
 GIVES: dict[str, dict[Act, str]] = {
-    "handler": {Act.VIEW: "- y y", Act.EDIT: "- y -", Act.DECIDE: "- - -",
-                Act.MANAGE_TEAM: "- - -"},
-    "co_handler": {Act.VIEW: "- y y", Act.EDIT: "- y -", Act.DECIDE: "- - -",
-                   Act.MANAGE_TEAM: "- - -"},
-    "controller": {Act.VIEW: "r y y", Act.EDIT: "- y y", Act.DECIDE: "- - -",
-                   Act.MANAGE_TEAM: "- - y"},
-    "record_keeper": {Act.VIEW: "r y y", Act.EDIT: "r - y", Act.DECIDE: "- - -",
-                      Act.MANAGE_TEAM: "- - y"},
-    "authorising_officer": {Act.VIEW: "- y y", Act.EDIT: "- - -", Act.DECIDE: "- y -",
-                            Act.MANAGE_TEAM: "- - -"},
-    "break_glass": {Act.VIEW: "- y y", Act.EDIT: "- - -", Act.DECIDE: "- - -",
-                    Act.MANAGE_TEAM: "- - -"},
+    "handler": {
+        Act.VIEW: "- y y",
+        Act.EDIT: "- y -",
+        Act.DECIDE: "- - -",
+        Act.MANAGE_TEAM: "- - -",
+    },
+    "co_handler": {
+        Act.VIEW: "- y y",
+        Act.EDIT: "- y -",
+        Act.DECIDE: "- - -",
+        Act.MANAGE_TEAM: "- - -",
+    },
+    "controller": {
+        Act.VIEW: "r y y",
+        Act.EDIT: "- y y",
+        Act.DECIDE: "- - -",
+        Act.MANAGE_TEAM: "- - y",
+    },
+    "record_keeper": {
+        Act.VIEW: "r y y",
+        Act.EDIT: "r - y",
+        Act.DECIDE: "- - -",
+        Act.MANAGE_TEAM: "- - y",
+    },
+    "authorising_officer": {
+        Act.VIEW: "- y y",
+        Act.EDIT: "- - -",
+        Act.DECIDE: "- y -",
+        Act.MANAGE_TEAM: "- - -",
+    },
+    "break_glass": {
+        Act.VIEW: "- y y",
+        Act.EDIT: "- - -",
+        Act.DECIDE: "- - -",
+        Act.MANAGE_TEAM: "- - -",
+    },
 }
 # A relation counts only for an officer holding one of these roles.
 COUNTS_FOR: dict[str, set[Role]] = {
@@ -67,8 +92,7 @@ COUNTS_FOR: dict[str, set[Role]] = {
     "controller": {Role.CONTROLLER},
     "record_keeper": {Role.RECORD_KEEPER},
     "authorising_officer": {Role.AUTHORISING_OFFICER},
-    "break_glass": {Role.HANDLER, Role.CONTROLLER, Role.AUTHORISING_OFFICER,
-                    Role.RECORD_KEEPER},
+    "break_glass": {Role.HANDLER, Role.CONTROLLER, Role.AUTHORISING_OFFICER, Role.RECORD_KEEPER},
 }
 COLUMN = {Tier.IDENTITY: 0, Tier.CONTENT: 1, Tier.METADATA: 2}
 STRENGTH = {"-": 0, "r": 1, "y": 2}
@@ -77,8 +101,11 @@ AS_VERDICT = {"-": Verdict.DENIED, "r": Verdict.NEEDS_REASON, "y": Verdict.ALLOW
 
 def expected(role: Role, relation: str, act: Act, tier: Tier, outside_metadata: bool) -> str:
     # Everyone: URN-level metadata only where the policy allows; auditors always.
-    base = "y" if act is Act.VIEW and tier is Tier.METADATA and (
-        role is Role.AUDITOR or outside_metadata) else "-"
+    base = (
+        "y"
+        if act is Act.VIEW and tier is Tier.METADATA and (role is Role.AUDITOR or outside_metadata)
+        else "-"
+    )
     given = "-"
     if relation != OUTSIDE and role in COUNTS_FOR[relation]:
         given = GIVES[relation][act].split()[COLUMN[tier]]
@@ -97,13 +124,18 @@ class Case:
 
 
 CASES = [Case(*c) for c in itertools.product(Role, RELATIONS, Act, Tier)]
-POLICIES = {False: Policy.defaults(),
-            True: Policy({**Policy.defaults().values, rules.POLICY_FLAG: True})}
+POLICIES = {
+    False: Policy.defaults(),
+    True: Policy({**Policy.defaults().values, rules.POLICY_FLAG: True}),
+}
 
 
 def _facts(case: Case) -> tuple[frozenset[Role], frozenset[TeamRole], bool]:
-    team = frozenset({TeamRole(case.relation)}) if case.relation not in (
-        OUTSIDE, BREAK_GLASS) else frozenset()
+    team = (
+        frozenset({TeamRole(case.relation)})
+        if case.relation not in (OUTSIDE, BREAK_GLASS)
+        else frozenset()
+    )
     return frozenset({case.role}), team, case.relation == BREAK_GLASS
 
 
@@ -137,19 +169,28 @@ def test_an_officer_with_several_roles_gets_the_union() -> None:
     # The administrator role adds nothing outside the team.
     assert not rules.decide(both, frozenset(), False, Act.VIEW, Tier.METADATA, policy).allowed
     auditor_keeper = frozenset({Role.AUDITOR, Role.RECORD_KEEPER})
-    ruling = rules.decide(auditor_keeper, frozenset({TeamRole.RECORD_KEEPER}), False,
-                          Act.VIEW, Tier.IDENTITY, policy)
+    ruling = rules.decide(
+        auditor_keeper, frozenset({TeamRole.RECORD_KEEPER}), False, Act.VIEW, Tier.IDENTITY, policy
+    )
     assert ruling.verdict is Verdict.NEEDS_REASON
     assert rules.acting_role(ruling.via, auditor_keeper) is Role.RECORD_KEEPER
 
 
 def _flips(cell: Cell) -> list[Cell]:
-    return {Cell.YES: [Cell.NO], Cell.NO: [Cell.YES], Cell.REASON: [Cell.YES, Cell.NO],
-            Cell.POLICY: [Cell.YES, Cell.NO]}[cell]
+    return {
+        Cell.YES: [Cell.NO],
+        Cell.NO: [Cell.YES],
+        Cell.REASON: [Cell.YES, Cell.NO],
+        Cell.POLICY: [Cell.YES, Cell.NO],
+    }[cell]
 
 
-FLIPS = [(key, column, new) for key, row in rules.RULES.items()
-         for column, cell in enumerate(row) for new in _flips(cell)]
+FLIPS = [
+    (key, column, new)
+    for key, row in rules.RULES.items()
+    for column, cell in enumerate(row)
+    for new in _flips(cell)
+]
 
 
 def test_the_matrix_agrees_before_any_flip() -> None:
@@ -157,11 +198,14 @@ def test_the_matrix_agrees_before_any_flip() -> None:
     assert len(rules.RULES) == len(rules.Subject) * len(Act)
 
 
-@pytest.mark.parametrize(("key", "column", "new"), FLIPS,
-                         ids=[f"{k[0].value}-{k[1].value}-{rules.TIERS[c].value}-to-{n.value}"
-                              for k, c, n in FLIPS])
-def test_flipping_any_rule_is_caught(monkeypatch: pytest.MonkeyPatch, key: tuple[Any, Act],
-                                     column: int, new: Cell) -> None:
+@pytest.mark.parametrize(
+    ("key", "column", "new"),
+    FLIPS,
+    ids=[f"{k[0].value}-{k[1].value}-{rules.TIERS[c].value}-to-{n.value}" for k, c, n in FLIPS],
+)
+def test_flipping_any_rule_is_caught(
+    monkeypatch: pytest.MonkeyPatch, key: tuple[Any, Act], column: int, new: Cell
+) -> None:
     row = list(rules.RULES[key])
     row[column] = new
     monkeypatch.setitem(rules.RULES, key, tuple(row))
@@ -170,15 +214,17 @@ def test_flipping_any_rule_is_caught(monkeypatch: pytest.MonkeyPatch, key: tuple
 
 @pytest.mark.parametrize("team_role", list(TeamRole))
 def test_loosening_who_a_team_role_counts_for_is_caught(
-        monkeypatch: pytest.MonkeyPatch, team_role: TeamRole) -> None:
+    monkeypatch: pytest.MonkeyPatch, team_role: TeamRole
+) -> None:
     wrong = next(r for r in Role if r is not rules.TEAM_ROLE_NEEDS[team_role])
     monkeypatch.setitem(rules.TEAM_ROLE_NEEDS, team_role, wrong)
     assert mismatches()
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_changing_who_may_break_glass_is_caught(monkeypatch: pytest.MonkeyPatch,
-                                                role: Role) -> None:
+def test_changing_who_may_break_glass_is_caught(
+    monkeypatch: pytest.MonkeyPatch, role: Role
+) -> None:
     monkeypatch.setattr(rules, "BREAK_GLASS_ROLES", rules.BREAK_GLASS_ROLES ^ {role})
     assert mismatches()
 
@@ -190,8 +236,7 @@ def test_dropping_the_auditor_rule_is_caught(monkeypatch: pytest.MonkeyPatch) ->
 
 # -- the services, on a real vault ----------------------------------------------------------
 PASSWORDS = {role: f"matrix password for {role.value}" for role in Role}
-USERNAMES = {role: ("admin" if role is Role.ADMINISTRATOR else f"mx_{role.value}")
-             for role in Role}
+USERNAMES = {role: ("admin" if role is Role.ADMINISTRATOR else f"mx_{role.value}") for role in Role}
 SPARE = "mx_spare"
 PSEUDONYM = "KESTREL"
 REASON = "Checking the address before the meeting"
@@ -212,15 +257,19 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("matrix") / "vault"
     keyring = DeviceSecretStore(MemoryKeyring())
-    admin = create_vault(root, unit_name=UNIT, admin_username=ADMIN,
-                         admin_password=ADMIN_PASSWORD, keyring=keyring).session
+    admin = create_vault(
+        root, unit_name=UNIT, admin_username=ADMIN, admin_password=ADMIN_PASSWORD, keyring=keyring
+    ).session
     assert USERNAMES[Role.ADMINISTRATOR] == ADMIN
     for role in Role:
         if role is not Role.ADMINISTRATOR:
             add_officer(admin, USERNAMES[role], PASSWORDS[role], [role])
     add_officer(admin, SPARE, "matrix spare handler password", [Role.HANDLER])
-    sessions = {role: unlock(root, USERNAMES[role], PASSWORDS[role], keyring)
-                for role in Role if role is not Role.ADMINISTRATOR}
+    sessions = {
+        role: unlock(root, USERNAMES[role], PASSWORDS[role], keyring)
+        for role in Role
+        if role is not Role.ADMINISTRATOR
+    }
     sessions[Role.ADMINISTRATOR] = admin
     # The team rows are laid down directly: the services would (rightly) refuse to make an
     # auditor a handler, but the rules must still hold if such a row existed.
@@ -230,18 +279,26 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with admin.db.transaction():
         for relation in RELATIONS:
             urn = urn_for(relation)
-            repo.add(SourceRecord(urn, PSEUDONYM, SourceStatus.PROSPECT, iso_utc(now),
-                                  admin.officer.id))
+            repo.add(
+                SourceRecord(urn, PSEUDONYM, SourceStatus.PROSPECT, iso_utc(now), admin.officer.id)
+            )
             repo.add_identity(urn, json.dumps(IDENTITY), iso_utc(now), admin.officer.id)
             for session in sessions.values():
                 if relation == BREAK_GLASS:
-                    grants.add(BreakGlassGrant(f"grant-{session.officer.username}",
-                                               session.officer.id, urn, "matrix test grant",
-                                               iso_utc(now - timedelta(seconds=1)),
-                                               iso_utc(now + timedelta(minutes=60))))
+                    grants.add(
+                        BreakGlassGrant(
+                            f"grant-{session.officer.username}",
+                            session.officer.id,
+                            urn,
+                            "matrix test grant",
+                            iso_utc(now - timedelta(seconds=1)),
+                            iso_utc(now + timedelta(minutes=60)),
+                        )
+                    )
                 elif relation != OUTSIDE:
-                    repo.assign(urn, session.officer.id, TeamRole(relation), iso_utc(now),
-                                admin.officer.id)
+                    repo.assign(
+                        urn, session.officer.id, TeamRole(relation), iso_utc(now), admin.officer.id
+                    )
     yield World(root, sessions)
     for session in sessions.values():
         session.close()
@@ -258,8 +315,9 @@ SERVICES: dict[tuple[Act, Tier], Callable[[Session, str, str], object]] = {
     (Act.VIEW, Tier.IDENTITY): sources.view_identity,
     (Act.EDIT, Tier.METADATA): lambda s, urn, reason: sources.update_status(s, urn, "prospect"),
     (Act.EDIT, Tier.CONTENT): lambda s, urn, reason: sources.update_pseudonym(s, urn, PSEUDONYM),
-    (Act.EDIT, Tier.IDENTITY): lambda s, urn, reason: sources.update_identity(s, urn, IDENTITY,
-                                                                              reason),
+    (Act.EDIT, Tier.IDENTITY): lambda s, urn, reason: sources.update_identity(
+        s, urn, IDENTITY, reason
+    ),
     (Act.MANAGE_TEAM, Tier.METADATA): _manage_team,
 }
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from cim_desktop.domain.audit import Action, AuditEvent
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.audit.rows import Action, AuditEvent
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import InvalidInput, PermissionDenied, WrongCredentials
-from cim_desktop.services import approval
-from cim_desktop.services.vault import NewVault
+from cim_desktop.services.access import approval
+from cim_desktop.services.vault.lifecycle import NewVault
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.officer_helpers import add_officer
 
@@ -32,8 +32,9 @@ def _denials(nv: NewVault) -> list[str]:
 
 def test_the_same_officer_twice_is_refused(two_admins: NewVault) -> None:
     with pytest.raises(InvalidInput, match="different person"):
-        approval.second_officer(two_admins.session, ADMIN.upper(), ADMIN_PASSWORD, ADMINS,
-                                "role grant")
+        approval.second_officer(
+            two_admins.session, ADMIN.upper(), ADMIN_PASSWORD, ADMINS, "role grant"
+        )
     assert any('"cause":"same officer"' in d for d in _denials(two_admins))
 
 

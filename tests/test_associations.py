@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from cim_desktop.domain import clock
-from cim_desktop.domain.officer_rules import Severity
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
+from cim_desktop.domain.officers.rules import Severity
 from cim_desktop.errors import InvalidInput, PermissionDenied
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import associations
+from cim_desktop.services.officers import associations
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import NewVault, unlock
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
 from tests.officer_helpers import add_officer
 
 PERSON = "Dwayne O'Connor"
@@ -31,8 +31,9 @@ class Logged:
 
 
 @pytest.fixture
-def logged(new_vault: NewVault, vault_dir: Path,
-           keyring_store: DeviceSecretStore) -> Iterator[Logged]:
+def logged(
+    new_vault: NewVault, vault_dir: Path, keyring_store: DeviceSecretStore
+) -> Iterator[Logged]:
     admin = new_vault.session
     add_officer(admin, "hank", "a handler password", [Role.HANDLER])
     add_officer(admin, "pat", "professional standards", [Role.AUDITOR])
@@ -49,8 +50,13 @@ def _last(session: Session) -> tuple[str, str, dict[str, object]]:
 
 
 def test_a_declaration_is_audited_by_field_names_only(logged: Logged) -> None:
-    made = associations.declare(logged.hank, PERSON, "cousin", date(2019, 5, 1),
-                                "Met at family events; known to deal drugs.")
+    made = associations.declare(
+        logged.hank,
+        PERSON,
+        "cousin",
+        date(2019, 5, 1),
+        "Met at family events; known to deal drugs.",
+    )
     action, outcome, detail = _last(logged.hank)
     assert (action, outcome) == ("create", "ok")
     assert detail["fields"] == ["person_name", "relationship", "association_date", "notes"]
@@ -59,9 +65,7 @@ def test_a_declaration_is_audited_by_field_names_only(logged: Logged) -> None:
     assert [a.id for a in associations.declarations(logged.hank)] == [made.id]
 
 
-def test_only_the_officer_and_professional_standards_see_declarations(
-    logged: Logged
-) -> None:
+def test_only_the_officer_and_professional_standards_see_declarations(logged: Logged) -> None:
     associations.declare(logged.hank, PERSON, "former partner", date(2020, 1, 1))
     hank_id = logged.hank.officer.id
     seen = associations.declarations(logged.pat, hank_id)
@@ -112,10 +116,12 @@ def test_conflicts_match_names_loosely_and_hide_them_from_others(logged: Logged)
 def test_a_declaration_is_checked_before_it_is_saved(logged: Logged) -> None:
     before = logged.hank.db.audit.head()
     tomorrow = clock.utc_now().date() + timedelta(days=1)
-    for args, message in [((" ", "cousin", date(2020, 1, 1)), "Name"),
-                          ((PERSON, "", date(2020, 1, 1)), "Relationship"),
-                          ((PERSON, "cousin", tomorrow), "future"),
-                          ((PERSON, "x" * 121, date(2020, 1, 1)), "at most 120")]:
+    for args, message in [
+        ((" ", "cousin", date(2020, 1, 1)), "Name"),
+        ((PERSON, "", date(2020, 1, 1)), "Relationship"),
+        ((PERSON, "cousin", tomorrow), "future"),
+        ((PERSON, "x" * 121, date(2020, 1, 1)), "at most 120"),
+    ]:
         with pytest.raises(InvalidInput, match=message):
             associations.declare(logged.hank, *args)
     assert logged.hank.db.audit.head() == before

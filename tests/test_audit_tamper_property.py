@@ -22,25 +22,40 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from cim_desktop.domain.audit import Action, AuditEvent, ChainReport, Outcome
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.audit.rows import Action, AuditEvent, ChainReport, Outcome
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.audit import CheckpointFinding, check_checkpoint
-from cim_desktop.services.paths import VaultPaths
+from cim_desktop.services.audit.trail import CheckpointFinding, check_checkpoint
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import create_vault
-from cim_desktop.store.audit_chain import Actor, AuditChain
-from cim_desktop.store.chain_format import genesis, row_hash
-from cim_desktop.store.checkpoints import Checkpoint
+from cim_desktop.services.vault.lifecycle import create_vault
+from cim_desktop.services.vault.paths import VaultPaths
+from cim_desktop.store.audit.chain import Actor, AuditChain
+from cim_desktop.store.audit.chain_format import genesis, row_hash
+from cim_desktop.store.audit.checkpoints import Checkpoint
 from cim_desktop.store.connection import Connection, DatabaseError, connect
 from cim_desktop.store.database import VaultDatabase
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 from tests.memory_keyring import MemoryKeyring
 
 ROWS = 80
-COLUMNS = ("seq", "ts", "user_id", "username", "role", "session_id", "action", "entity_type",
-           "entity_id", "detail", "reason", "outcome", "prev_hash", "hash", "state",
-           "bound")
+COLUMNS = (
+    "seq",
+    "ts",
+    "user_id",
+    "username",
+    "role",
+    "session_id",
+    "action",
+    "entity_type",
+    "entity_id",
+    "detail",
+    "reason",
+    "outcome",
+    "prev_hash",
+    "hash",
+    "state",
+    "bound",
+)
 SELECT_ALL = f"SELECT {', '.join(COLUMNS)} FROM audit ORDER BY seq"
 INSERT = f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
@@ -50,8 +65,9 @@ Row = tuple[Any, ...]
 class Trail:
     """The working copy under attack; kept out of reports (its session holds the key)."""
 
-    def __init__(self, conn: Connection, vault_id: str, checkpoint: Checkpoint,
-                 checker: Session) -> None:
+    def __init__(
+        self, conn: Connection, vault_id: str, checkpoint: Checkpoint, checker: Session
+    ) -> None:
         self.conn = conn
         self.vault_id = vault_id
         self.checkpoint = checkpoint
@@ -69,8 +85,10 @@ class Trail:
         return [tuple(r) for r in self.conn.execute(SELECT_ALL)]
 
     def verify(self) -> tuple[ChainReport, CheckpointFinding]:
-        return (AuditChain(self.conn, self.vault_id).verify(),
-                check_checkpoint(self.checker, self.checkpoint))
+        return (
+            AuditChain(self.conn, self.vault_id).verify(),
+            check_checkpoint(self.checker, self.checkpoint),
+        )
 
 
 def _fill(session: Session) -> None:
@@ -81,24 +99,37 @@ def _fill(session: Session) -> None:
     while db.audit.head()[0] < ROWS:
         n += 1
         if n % 3:
-            session.record(AuditEvent(Action.VIEW if n % 2 else Action.UPDATE, "officer",
-                                      f"urn:cim:officer:{n}", {"fields": ["status", "name"],
-                                                               "n": n}),
-                           Role.ADMINISTRATOR)
+            session.record(
+                AuditEvent(
+                    Action.VIEW if n % 2 else Action.UPDATE,
+                    "officer",
+                    f"urn:cim:officer:{n}",
+                    {"fields": ["status", "name"], "n": n},
+                ),
+                Role.ADMINISTRATOR,
+            )
         else:
             with db.transaction():
-                db.audit.append(others[n % 2], AuditEvent(
-                    Action.FAILED_LOGIN if n % 2 else Action.EXPORT, "audit", "trail",
-                    {"format": "csv", "nested": {"a": [1, 2, None]}, "note": "café ✓"},
-                    reason="réunion at 10:00", outcome=Outcome.FAILED if n % 2 else Outcome.OK))
+                db.audit.append(
+                    others[n % 2],
+                    AuditEvent(
+                        Action.FAILED_LOGIN if n % 2 else Action.EXPORT,
+                        "audit",
+                        "trail",
+                        {"format": "csv", "nested": {"a": [1, 2, None]}, "note": "café ✓"},
+                        reason="réunion at 10:00",
+                        outcome=Outcome.FAILED if n % 2 else Outcome.OK,
+                    ),
+                )
 
 
 @pytest.fixture(scope="module")
 def trail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trail]:
     root = tmp_path_factory.mktemp("tamper") / "vault"
     keyring = DeviceSecretStore(MemoryKeyring())
-    session = create_vault(root, unit_name=UNIT, admin_username=ADMIN,
-                           admin_password=ADMIN_PASSWORD, keyring=keyring).session
+    session = create_vault(
+        root, unit_name=UNIT, admin_username=ADMIN, admin_password=ADMIN_PASSWORD, keyring=keyring
+    ).session
     _fill(session)
     checkpoint = session.checkpoint()
     key, vault_id, officer = bytes(session.vault_key), session.vault_id, session.officer
@@ -109,8 +140,7 @@ def trail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trail]:
     # What an attacker with the key does first.
     conn.execute("DROP TRIGGER audit_no_update")
     conn.execute("DROP TRIGGER audit_no_delete")
-    checker = Session(VaultPaths(root), VaultDatabase(conn, work, vault_id), officer, keyring,
-                      key)
+    checker = Session(VaultPaths(root), VaultDatabase(conn, work, vault_id), officer, keyring, key)
     found = Trail(conn, vault_id, checkpoint, checker)
     assert found.head == ROWS == checkpoint.seq
     yield found
@@ -130,6 +160,7 @@ def tampering(trail: Trail) -> Iterator[None]:
 
 # -- what an attacker can do -----------------------------------------------------------------
 
+
 def set_row(conn: Connection, seq: int, row: Row) -> None:
     """Write ``row``'s columns (all but seq) into the row numbered ``seq``."""
     sets = ", ".join(f"{c} = ?" for c in COLUMNS[1:])
@@ -138,14 +169,16 @@ def set_row(conn: Connection, seq: int, row: Row) -> None:
 
 def shift_up(conn: Connection, from_seq: int, by: int = 1) -> None:
     """Renumber rows ``seq >= from_seq`` upwards, highest first (seq is the primary key)."""
-    for (seq,) in conn.execute("SELECT seq FROM audit WHERE seq >= ? ORDER BY seq DESC",
-                               (from_seq,)).fetchall():
+    for (seq,) in conn.execute(
+        "SELECT seq FROM audit WHERE seq >= ? ORDER BY seq DESC", (from_seq,)
+    ).fetchall():
         conn.execute("UPDATE audit SET seq = ? WHERE seq = ?", (seq + by, seq))
 
 
 def shift_down(conn: Connection, from_seq: int) -> None:
-    for (seq,) in conn.execute("SELECT seq FROM audit WHERE seq >= ? ORDER BY seq",
-                               (from_seq,)).fetchall():
+    for (seq,) in conn.execute(
+        "SELECT seq FROM audit WHERE seq >= ? ORDER BY seq", (from_seq,)
+    ).fetchall():
         conn.execute("UPDATE audit SET seq = ? WHERE seq = ?", (seq - 1, seq))
 
 
@@ -158,8 +191,9 @@ def rehash(conn: Connection, vault_id: str) -> None:
         except TypeError:  # a blob in a text column has no canonical form; leave the row be
             digest = bytes(row[13]) if isinstance(row[13], bytes) else b""
         else:
-            conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?",
-                         (prev, digest, row[0]))
+            conn.execute(
+                "UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, row[0])
+            )
         prev = digest
 
 
@@ -204,7 +238,7 @@ def near(draw: st.DrawFn, value: Any) -> Any:
             return b"\x00"
         i = draw(st.integers(0, len(value) - 1))
         bit = 1 << draw(st.integers(0, 7))
-        return value[:i] + bytes([value[i] ^ bit]) + value[i + 1:]
+        return value[:i] + bytes([value[i] ^ bit]) + value[i + 1 :]
     if isinstance(value, int):
         return value + draw(st.sampled_from([-1, 1, 2, 1000]))
     text = str(value)
@@ -213,9 +247,9 @@ def near(draw: st.DrawFn, value: Any) -> Any:
         return text + draw(st.text(min_size=1, max_size=3))
     i = draw(st.integers(0, len(text) - 1))
     if how == "flip":
-        return text[:i] + chr(ord(text[i]) ^ 1) + text[i + 1:]
+        return text[:i] + chr(ord(text[i]) ^ 1) + text[i + 1 :]
     if how == "drop":
-        return text[:i] + text[i + 1:]
+        return text[:i] + text[i + 1 :]
     if how == "case":
         return text.swapcase()
     return text[:i] + " " + text[i:]
@@ -227,10 +261,10 @@ def new_value(column: str, current: Any, other_rows: list[Row]) -> st.SearchStra
     if column == "seq":  # an INTEGER PRIMARY KEY holds integers only
         return st.one_of(near(current), INT64, st.integers(-3, ROWS + 3))
     if column in ("prev_hash", "hash"):
-        return st.one_of(near(current), HASHLIKE, borrowed, st.binary(max_size=40), TEXT,
-                         INT64)
-    return st.one_of(near(current), borrowed, TEXT, INT64, st.binary(max_size=8),
-                     st.just(b""), st.just(""))
+        return st.one_of(near(current), HASHLIKE, borrowed, st.binary(max_size=40), TEXT, INT64)
+    return st.one_of(
+        near(current), borrowed, TEXT, INT64, st.binary(max_size=8), st.just(b""), st.just("")
+    )
 
 
 @dataclass(frozen=True)
@@ -247,8 +281,9 @@ class Tamper:
     def apply(self, trail: Trail) -> None:
         conn, rows = trail.conn, trail.rows
         if self.kind == "change":
-            conn.execute(f"UPDATE audit SET {self.column} = ? WHERE seq = ?",
-                         (self.value, self.seqs[0]))
+            conn.execute(
+                f"UPDATE audit SET {self.column} = ? WHERE seq = ?", (self.value, self.seqs[0])
+            )
         elif self.kind == "delete":
             conn.execute("DELETE FROM audit WHERE seq = ?", (self.seqs[0],))
             if self.shift:
@@ -260,8 +295,9 @@ class Tamper:
                 shift_up(conn, seq)
             if self.chained:
                 before = [r for r in rows if r[0] < seq]
-                row = chained(before[-1][13] if before else genesis(trail.vault_id),
-                              (seq, *row[1:]))
+                row = chained(
+                    before[-1][13] if before else genesis(trail.vault_id), (seq, *row[1:])
+                )
             conn.execute(INSERT, (seq, *row[1:]))
         elif self.kind == "swap":
             i, j = self.seqs
@@ -277,12 +313,21 @@ class Tamper:
 
 def forged_row(seq: int) -> st.SearchStrategy[Row]:
     return st.tuples(
-        st.just(seq), st.one_of(TEXT, st.just("2030-01-01T00:00:00.000000Z")),
-        st.one_of(TEXT, st.just("u-1")), st.one_of(TEXT, st.just(ADMIN)),
-        st.sampled_from(["administrator", "handler", "system"]), TEXT,
-        st.sampled_from([a.value for a in Action]), TEXT, TEXT,
-        st.one_of(TEXT, st.just("{}")), TEXT, st.sampled_from([o.value for o in Outcome]),
-        HASHLIKE, HASHLIKE, st.one_of(st.none(), st.text(max_size=32)),
+        st.just(seq),
+        st.one_of(TEXT, st.just("2030-01-01T00:00:00.000000Z")),
+        st.one_of(TEXT, st.just("u-1")),
+        st.one_of(TEXT, st.just(ADMIN)),
+        st.sampled_from(["administrator", "handler", "system"]),
+        TEXT,
+        st.sampled_from([a.value for a in Action]),
+        TEXT,
+        TEXT,
+        st.one_of(TEXT, st.just("{}")),
+        TEXT,
+        st.sampled_from([o.value for o in Outcome]),
+        HASHLIKE,
+        HASHLIKE,
+        st.one_of(st.none(), st.text(max_size=32)),
         st.one_of(st.none(), st.just("{}")),
     )
 
@@ -293,8 +338,9 @@ def tampers(draw: st.DrawFn, rows: list[Row]) -> Tamper:
     seq_of_row = st.integers(1, n)
     rehash_ = draw(st.booleans())
     # Field changes weigh more: fourteen columns, each with several kinds of new value.
-    kind = draw(st.sampled_from(["change"] * 4 + ["delete", "insert", "swap", "duplicate",
-                                                  "truncate"]))
+    kind = draw(
+        st.sampled_from(["change"] * 4 + ["delete", "insert", "swap", "duplicate", "truncate"])
+    )
     if kind == "change":
         seq = draw(seq_of_row)
         column = draw(st.sampled_from(COLUMNS))
@@ -303,19 +349,28 @@ def tampers(draw: st.DrawFn, rows: list[Row]) -> Tamper:
         value = draw(new_value(column, current, others))
         return Tamper("change", (seq,), column, value, rehash=rehash_)
     if kind == "delete":
-        return Tamper("delete", (draw(seq_of_row),), shift=draw(st.booleans()),
-                      rehash=rehash_)
+        return Tamper("delete", (draw(seq_of_row),), shift=draw(st.booleans()), rehash=rehash_)
     if kind in ("insert", "duplicate"):
         # A shift makes room at an existing number; otherwise the row takes a free number,
         # including zero and negative ones that sort before the first row.
         shift, chained_ = draw(st.booleans()), draw(st.booleans())
-        seq = (draw(st.integers(1, n + 1)) if shift
-               else draw(st.one_of(st.integers(n + 1, n + 3), st.integers(-2, 0), INT64)))
+        seq = (
+            draw(st.integers(1, n + 1))
+            if shift
+            else draw(st.one_of(st.integers(n + 1, n + 3), st.integers(-2, 0), INT64))
+        )
         if kind == "insert":
-            return Tamper("insert", (seq,), forged=draw(forged_row(seq)), shift=shift,
-                          chained=chained_, rehash=rehash_)
-        return Tamper("duplicate", (seq, draw(seq_of_row)), shift=shift, chained=chained_,
-                      rehash=rehash_)
+            return Tamper(
+                "insert",
+                (seq,),
+                forged=draw(forged_row(seq)),
+                shift=shift,
+                chained=chained_,
+                rehash=rehash_,
+            )
+        return Tamper(
+            "duplicate", (seq, draw(seq_of_row)), shift=shift, chained=chained_, rehash=rehash_
+        )
     if kind == "swap":
         i, j = sorted(draw(st.lists(seq_of_row, min_size=2, max_size=2, unique=True)))
         return Tamper("swap", (i, j), rehash=rehash_)
@@ -329,6 +384,7 @@ def _detected(trail: Trail) -> bool:
 
 # -- tests ---------------------------------------------------------------------------------
 
+
 def test_the_genuine_trail_verifies(trail: Trail) -> None:
     with tampering(trail):
         chain, finding = trail.verify()
@@ -337,11 +393,15 @@ def test_the_genuine_trail_verifies(trail: Trail) -> None:
 
 
 @settings(max_examples=150, deadline=None, database=None)
-@given(actor=st.builds(Actor, TEXT, TEXT, TEXT, TEXT), entity=TEXT, reason=TEXT,
-       detail=st.dictionaries(TEXT, st.one_of(TEXT, INT64, st.lists(TEXT, max_size=3)),
-                              max_size=3))
-def test_genuine_rows_with_any_text_verify(trail: Trail, actor: Actor, entity: str,
-                                           reason: str, detail: dict[str, Any]) -> None:
+@given(
+    actor=st.builds(Actor, TEXT, TEXT, TEXT, TEXT),
+    entity=TEXT,
+    reason=TEXT,
+    detail=st.dictionaries(TEXT, st.one_of(TEXT, INT64, st.lists(TEXT, max_size=3)), max_size=3),
+)
+def test_genuine_rows_with_any_text_verify(
+    trail: Trail, actor: Actor, entity: str, reason: str, detail: dict[str, Any]
+) -> None:
     """No false alarm: verification encodes rows exactly as appending did, whatever the text
     (quotes, backslashes, control characters, any script)."""
     with tampering(trail):
@@ -352,8 +412,12 @@ def test_genuine_rows_with_any_text_verify(trail: Trail, actor: Actor, entity: s
     assert report.head_seq == ROWS + 1
 
 
-@settings(max_examples=1200, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=1200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(data=st.data())
 def test_every_random_tampering_is_detected(trail: Trail, data: st.DataObject) -> None:
     tamper = data.draw(tampers(trail.rows), label="tamper")
@@ -368,8 +432,10 @@ def test_every_random_tampering_is_detected(trail: Trail, data: st.DataObject) -
         assume(not is_plain_append(state, trail.rows, trail.vault_id))
         chain, finding = trail.verify()
         assert not chain.ok or not finding.ok, (tamper, chain, finding)
-        event(f"{tamper.kind}{' +rehash' if tamper.rehash else ''}: caught by the "
-              f"{'chain' if not chain.ok else 'checkpoint'}")
+        event(
+            f"{tamper.kind}{' +rehash' if tamper.rehash else ''}: caught by the "
+            f"{'chain' if not chain.ok else 'checkpoint'}"
+        )
 
 
 # -- one explicit case per kind, with the exact place reported ------------------------------
@@ -409,8 +475,7 @@ def test_a_blob_where_text_belongs_is_reported_not_crashed_on(trail: Trail) -> N
 
 def test_an_unreadable_text_value_is_reported_at_its_row(trail: Trail) -> None:
     with tampering(trail):
-        trail.conn.execute("UPDATE audit SET reason = CAST(x'c3ff' AS TEXT) WHERE seq = ?",
-                           (MID,))
+        trail.conn.execute("UPDATE audit SET reason = CAST(x'c3ff' AS TEXT) WHERE seq = ?", (MID,))
         chain, _ = trail.verify()
     assert not chain.ok
     assert chain.first_bad_seq == MID
@@ -432,12 +497,26 @@ def test_deleting_and_renumbering_breaks_at_the_next_row(trail: Trail) -> None:
 
 
 def test_a_forged_row_inserted_in_the_middle_breaks_the_chain(trail: Trail) -> None:
-    forged = (MID, "2030-01-01T00:00:00.000000Z", "u-9", "mallory", "administrator", "s-9",
-              "approve", "payment", "urn:cim:payment:1", "{}", "", "ok", b"\0" * 32, b"\0" * 32,
-              None, None)
+    forged = (
+        MID,
+        "2030-01-01T00:00:00.000000Z",
+        "u-9",
+        "mallory",
+        "administrator",
+        "s-9",
+        "approve",
+        "payment",
+        "urn:cim:payment:1",
+        "{}",
+        "",
+        "ok",
+        b"\0" * 32,
+        b"\0" * 32,
+        None,
+        None,
+    )
     # A forged row with a well-formed hash: it fits the row before, so the one after breaks.
-    chain = _broken_at(trail, Tamper("insert", (MID,), forged=forged, shift=True,
-                                     chained=True))
+    chain = _broken_at(trail, Tamper("insert", (MID,), forged=forged, shift=True, chained=True))
     assert chain.first_bad_seq == MID + 1
     chain = _broken_at(trail, Tamper("insert", (MID,), forged=forged, shift=True))
     assert chain.first_bad_seq == MID
@@ -475,15 +554,25 @@ def test_a_duplicated_row_breaks_the_chain(trail: Trail) -> None:
     assert chain.first_bad_seq == ROWS + 1
 
 
-@pytest.mark.parametrize("tamper", [
-    Tamper("truncate", (70,)),
-    Tamper("truncate", (1,)),
-    Tamper("delete", (ROWS,)),
-    Tamper("delete", (MID,), shift=True, rehash=True),
-    Tamper("change", (MID,), "detail", '{"fields":[]}', rehash=True),
-    Tamper("swap", (20, 60), rehash=True),
-], ids=["truncate-70", "truncate-all", "delete-head", "delete-rehash", "change-rehash",
-        "swap-rehash"])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        Tamper("truncate", (70,)),
+        Tamper("truncate", (1,)),
+        Tamper("delete", (ROWS,)),
+        Tamper("delete", (MID,), shift=True, rehash=True),
+        Tamper("change", (MID,), "detail", '{"fields":[]}', rehash=True),
+        Tamper("swap", (20, 60), rehash=True),
+    ],
+    ids=[
+        "truncate-70",
+        "truncate-all",
+        "delete-head",
+        "delete-rehash",
+        "change-rehash",
+        "swap-rehash",
+    ],
+)
 def test_only_the_checkpoint_catches_truncation_and_rebuilt_chains(
     trail: Trail, tamper: Tamper
 ) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cim_desktop.domain import clock
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import (
     CimError,
     IntegrityFailure,
@@ -27,18 +27,18 @@ from cim_desktop.errors import (
 from cim_desktop.security import recovery_code
 from cim_desktop.security.device_secret import SERVICE, DeviceSecretStore
 from cim_desktop.security.slotfile import SlotFile
-from cim_desktop.services import audit
-from cim_desktop.services.backup import (
+from cim_desktop.services.audit import trail as audit
+from cim_desktop.services.vault.backup import (
     BackupResult,
     create_backup,
     last_backup,
     restore_backup,
 )
-from cim_desktop.services.backup_format import manifest_signature_valid, sign_manifest
-from cim_desktop.services.signing_keys import public_bytes
-from cim_desktop.services.vault import NewVault, unlock
-from cim_desktop.store import schema
-from cim_desktop.store.checkpoints import Checkpoint
+from cim_desktop.services.vault.backup_format import manifest_signature_valid, sign_manifest
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.services.vault.signing_keys import public_bytes
+from cim_desktop.store.audit.checkpoints import Checkpoint
+from cim_desktop.store.migrations import ladder as schema
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.memory_keyring import MemoryKeyring
 from tests.officer_helpers import add_officer
@@ -50,8 +50,11 @@ def files(folder: Path) -> dict[str, str]:
     """Name -> sha256 of every file in ``folder``."""
     if not folder.exists():
         return {}
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir()) if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+    }
 
 
 @dataclass
@@ -87,7 +90,8 @@ def test_manifest_holds_counts_schema_checkpoint_and_a_valid_signature(backed: B
     assert backed.result.path.name.startswith(f"cim-backup-{session.vault_id[:8]}-")
     assert backed.result.path.name.endswith(".cimvault")
     assert backed.result.manifest_path.name == (
-        backed.result.path.name.removesuffix(".cimvault") + ".manifest.json")
+        backed.result.path.name.removesuffix(".cimvault") + ".manifest.json"
+    )
     assert json.loads(backed.result.manifest_path.read_text()) == manifest
     assert manifest["schema_version"] == schema.LATEST
     cp = manifest["checkpoint"]
@@ -117,8 +121,13 @@ def test_round_trip_restores_counts_chain_and_slots(
     session.lock()
     before = files(vault_dir)
 
-    result = restore_backup(vault_dir, backed.result.path, username=ADMIN,
-                            password=ADMIN_PASSWORD, keyring=keyring_store)
+    result = restore_backup(
+        vault_dir,
+        backed.result.path,
+        username=ADMIN,
+        password=ADMIN_PASSWORD,
+        keyring=keyring_store,
+    )
 
     assert result.counts == backed.result.manifest["counts"]
     assert not result.by_recovery_code
@@ -160,16 +169,19 @@ def test_restores_on_a_fresh_workstation_with_the_recovery_code(
 
     # A password alone cannot open the backup here: the device secret is not in this keyring.
     with pytest.raises(CimError, match="recovery code"):
-        restore_backup(target, backed.result.path, username=ADMIN, password=ADMIN_PASSWORD,
-                       keyring=store)
+        restore_backup(
+            target, backed.result.path, username=ADMIN, password=ADMIN_PASSWORD, keyring=store
+        )
     with pytest.raises(RecoveryCodeInvalid):
-        restore_backup(target, backed.result.path, recovery_code=recovery_code.generate(),
-                       keyring=store)
+        restore_backup(
+            target, backed.result.path, recovery_code=recovery_code.generate(), keyring=store
+        )
     assert not target.parent.exists() or not target.exists()
     assert fresh.entries == {}
 
-    result = restore_backup(target, backed.result.path,
-                            recovery_code=backed.vault.recovery_code, keyring=store)
+    result = restore_backup(
+        target, backed.result.path, recovery_code=backed.vault.recovery_code, keyring=store
+    )
     assert result.by_recovery_code and result.slots_rewrapped == 2
     assert result.replaced == []
     assert list(fresh.entries) == [(SERVICE, f"vault:{backed.vault.session.vault_id}")]
@@ -192,8 +204,13 @@ def test_restore_works_when_the_current_vault_is_broken_or_gone(
     db = vault_dir / "vault.db"
     junk = bytes(range(256)) * (db.stat().st_size // 256)
     db.write_bytes(junk)
-    result = restore_backup(vault_dir, backed.result.path, username=ADMIN,
-                            password=ADMIN_PASSWORD, keyring=keyring_store)
+    result = restore_backup(
+        vault_dir,
+        backed.result.path,
+        username=ADMIN,
+        password=ADMIN_PASSWORD,
+        keyring=keyring_store,
+    )
     kept_db = next(p for p in result.replaced if p.name.startswith("vault.db."))
     assert kept_db.read_bytes() == junk
     unlock(vault_dir, ADMIN, ADMIN_PASSWORD, keyring_store).lock()
@@ -201,8 +218,13 @@ def test_restore_works_when_the_current_vault_is_broken_or_gone(
     for path in vault_dir.iterdir():
         path.unlink()
     vault_dir.rmdir()
-    restore_backup(vault_dir, backed.result.path, username=ADMIN, password=ADMIN_PASSWORD,
-                   keyring=keyring_store)
+    restore_backup(
+        vault_dir,
+        backed.result.path,
+        username=ADMIN,
+        password=ADMIN_PASSWORD,
+        keyring=keyring_store,
+    )
     unlock(vault_dir, ADMIN, ADMIN_PASSWORD, keyring_store).lock()
 
 
@@ -212,13 +234,17 @@ def _flip(path: Path, offset: int) -> None:
     path.write_bytes(bytes(data))
 
 
-def _refused(backed: Backed, vault_dir: Path, keyring_store: DeviceSecretStore,
-             match: str) -> None:
+def _refused(backed: Backed, vault_dir: Path, keyring_store: DeviceSecretStore, match: str) -> None:
     backed.vault.session.close()
     before = files(vault_dir)
     with pytest.raises(IntegrityFailure, match=match):
-        restore_backup(vault_dir, backed.result.path, username=ADMIN, password=ADMIN_PASSWORD,
-                       keyring=keyring_store)
+        restore_backup(
+            vault_dir,
+            backed.result.path,
+            username=ADMIN,
+            password=ADMIN_PASSWORD,
+            keyring=keyring_store,
+        )
     assert files(vault_dir) == before  # byte-identical, and no temporary file left behind
 
 
@@ -234,8 +260,7 @@ def test_refuses_a_damaged_page_even_when_the_manifest_was_rewritten_to_match(
 ) -> None:
     path = backed.result.path
     _flip(path, path.stat().st_size - 2000)  # inside the last page, away from page 1
-    rewrite_manifest(backed, {"sha256": hashlib.sha256(path.read_bytes()).hexdigest()},
-                     resign=True)
+    rewrite_manifest(backed, {"sha256": hashlib.sha256(path.read_bytes()).hexdigest()}, resign=True)
     _refused(backed, vault_dir, keyring_store, "does not open with its own key|fails its integrity")
 
 
@@ -247,18 +272,24 @@ def test_refuses_a_manifest_whose_checkpoint_does_not_match_the_chain(
     assert first is not None
     # Properly signed by the officer's key, but for an earlier head than the backup's.
     assert session.signer is not None
-    older = Checkpoint(session.vault_id, 1, bytes(first.hash), "2026-01-01T00:00:00.000000Z",
-                       session.officer.id, public_bytes(session.signer))
-    rewrite_manifest(backed, {"checkpoint": older.signed(session.signer).to_json()},
-                     resign=True)
+    older = Checkpoint(
+        session.vault_id,
+        1,
+        bytes(first.hash),
+        "2026-01-01T00:00:00.000000Z",
+        session.officer.id,
+        public_bytes(session.signer),
+    )
+    rewrite_manifest(backed, {"checkpoint": older.signed(session.signer).to_json()}, resign=True)
     _refused(backed, vault_dir, keyring_store, "checkpoint is for sequence 1 ")
 
 
 def test_refuses_a_manifest_edited_without_the_vault_key(
     backed: Backed, vault_dir: Path, keyring_store: DeviceSecretStore
 ) -> None:
-    rewrite_manifest(backed, {"counts": {"officers": 1, "officer_roles": 1, "audit": 3}},
-                     resign=False)
+    rewrite_manifest(
+        backed, {"counts": {"officers": 1, "officer_roles": 1, "audit": 3}}, resign=False
+    )
     _refused(backed, vault_dir, keyring_store, "signature")
 
 
@@ -274,11 +305,13 @@ def test_backups_and_restores_never_overwrite(
     assert (first.path.read_bytes(), first.manifest_path.read_bytes()) == first_bytes
     session.lock()
 
-    one = restore_backup(vault_dir, first.path, username=ADMIN, password=ADMIN_PASSWORD,
-                         keyring=keyring_store)
+    one = restore_backup(
+        vault_dir, first.path, username=ADMIN, password=ADMIN_PASSWORD, keyring=keyring_store
+    )
     kept = {p: p.read_bytes() for p in one.replaced}
-    two = restore_backup(vault_dir, second.path, username=ADMIN, password=ADMIN_PASSWORD,
-                         keyring=keyring_store)
+    two = restore_backup(
+        vault_dir, second.path, username=ADMIN, password=ADMIN_PASSWORD, keyring=keyring_store
+    )
     assert not set(one.replaced) & set(two.replaced)
     assert {p: p.read_bytes() for p in one.replaced} == kept
 
@@ -296,11 +329,17 @@ def test_only_an_administrator_backs_up_or_restores(
     assert list(other.iterdir()) == []
     before = files(vault_dir)
     with pytest.raises(PermissionDenied):
-        restore_backup(vault_dir, backed.result.path, username="bob", password=BOB_PASSWORD,
-                       keyring=keyring_store)
+        restore_backup(
+            vault_dir,
+            backed.result.path,
+            username="bob",
+            password=BOB_PASSWORD,
+            keyring=keyring_store,
+        )
     # Only vault.keys changed: it holds the refusal until the next unlock records it.
-    assert {k: v for k, v in files(vault_dir).items() if k != "vault.keys"} == \
-        {k: v for k, v in before.items() if k != "vault.keys"}
+    assert {k: v for k, v in files(vault_dir).items() if k != "vault.keys"} == {
+        k: v for k, v in before.items() if k != "vault.keys"
+    }
     waiting = SlotFile.load(vault_dir / "vault.keys").pending_events
     assert [(e["action"], e["username"]) for e in waiting] == [("restore-refused", "bob")]
 
@@ -312,8 +351,11 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a small tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                          capture_output=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.skip("this machine does not allow mounting a tmpfs")
     try:

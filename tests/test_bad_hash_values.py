@@ -14,8 +14,8 @@ import pytest
 
 from cim_desktop import cli
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import audit
-from cim_desktop.services.vault import NewVault, unlock
+from cim_desktop.services.audit import trail as audit
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
 from cim_desktop.store.connection import close_quietly, connect
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 
@@ -43,8 +43,12 @@ def _tamper(root: Path, key: bytes, where: str, value: Any) -> int:
 @pytest.mark.parametrize("where", ["middle", "head"])
 @pytest.mark.parametrize("kind", list(BAD))
 def test_a_wrongly_typed_hash_is_a_broken_chain_at_that_row(
-    kind: str, where: str, new_vault: NewVault, vault_dir: Path,
-    keyring_store: DeviceSecretStore, monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    where: str,
+    new_vault: NewVault,
+    vault_dir: Path,
+    keyring_store: DeviceSecretStore,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     session = new_vault.session
@@ -62,11 +66,15 @@ def test_a_wrongly_typed_hash_is_a_broken_chain_at_that_row(
         assert any(not c.ok for c in result.checkpoints)
     session.lock()
 
-    for argv in (["audit", "verify", "--checkpoint", str(vault_dir / "checkpoints.jsonl")],
-                 ["doctor"]):
+    for argv in (
+        ["audit", "verify", "--checkpoint", str(vault_dir / "checkpoints.jsonl")],
+        ["doctor"],
+    ):
         monkeypatch.setattr("sys.stdin", io.StringIO(ADMIN_PASSWORD + "\n"))
-        code = cli.main([*argv, "--user", ADMIN, "--password-stdin", "--vault",
-                         str(vault_dir)], keyring=keyring_store)
+        code = cli.main(
+            [*argv, "--user", ADMIN, "--password-stdin", "--vault", str(vault_dir)],
+            keyring=keyring_store,
+        )
         out, err = capsys.readouterr()
         assert code == 1, out + err
         assert f"sequence {seq}" in out + err

@@ -9,17 +9,19 @@ from datetime import timedelta
 
 import pytest
 
-from cim_desktop.domain import access as rules
 from cim_desktop.domain import clock
-from cim_desktop.domain.access import Act, TeamRole, Tier
-from cim_desktop.domain.audit import AuditRow
+from cim_desktop.domain.access import rules
+from cim_desktop.domain.access.rules import Act, TeamRole, Tier
+from cim_desktop.domain.audit.rows import AuditRow
 from cim_desktop.domain.clock import parse_iso_utc
-from cim_desktop.domain.policy import Policy
-from cim_desktop.domain.sources import BreakGlassGrant
+from cim_desktop.domain.policy.settings import Policy
+from cim_desktop.domain.sources.model import BreakGlassGrant
 from cim_desktop.errors import InvalidInput, PermissionDenied, WrongCredentials
-from cim_desktop.services import access, policy, sources
+from cim_desktop.services.access import permissions as access
+from cim_desktop.services.policy import settings as policy
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import load_slots
+from cim_desktop.services.sources import register as sources
+from cim_desktop.services.vault.lifecycle import load_slots
 from tests.access_world import World, build, password
 from tests.conftest import ADMIN
 
@@ -28,8 +30,9 @@ WHY = "Partner agency reports a threat to life tonight"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    built = build(tmp_path_factory.mktemp("glass") / "vault", "ctrl", "handler1", "handler2",
-                  "auditor")
+    built = build(
+        tmp_path_factory.mktemp("glass") / "vault", "ctrl", "handler1", "handler2", "auditor"
+    )
     yield built
     built.close()
 
@@ -60,10 +63,10 @@ def test_break_glass_opens_content_until_it_expires(world: World) -> None:
     grant = access.break_glass(outsider, urn, password("handler2"), f"  {WHY}  ")
     assert grant.justification == WHY and grant.urn == urn
     assert parse_iso_utc(grant.expires_at) - parse_iso_utc(grant.started_at) == timedelta(
-        minutes=60)
+        minutes=60
+    )
     (row,) = _rows(outsider, head)
-    assert (row.action, row.entity_id, row.reason, row.role) == ("break-glass", urn, WHY,
-                                                                 "handler")
+    assert (row.action, row.entity_id, row.reason, row.role) == ("break-glass", urn, WHY, "handler")
     assert json.loads(row.detail) == {"grant": grant.id, "minutes": 60, "tier": "content"}
 
     assert sources.view_content(outsider, urn).pseudonym == "Heron"
@@ -102,7 +105,10 @@ def test_refusals_change_nothing_and_wrong_passwords_count(world: World) -> None
         access.break_glass(outsider, urn, "not my password at all", WHY)
     (row,) = _rows(outsider, head)
     assert (row.action, row.outcome, json.loads(row.detail)) == (
-        "break-glass", "denied", {"cause": "wrong password"})
+        "break-glass",
+        "denied",
+        {"cause": "wrong password"},
+    )
     assert "not my password" not in row.detail + row.reason
     lock = load_slots(outsider.paths, outsider.keyring).lockouts[outsider.officer.id]
     assert len(lock.failures) == 1, "a wrong password counts towards lockout"
@@ -134,7 +140,8 @@ def test_the_policy_sets_the_duration_up_to_sixty_minutes(world: World) -> None:
         urn = _source(world, "Plover")
         grant = access.break_glass(world["handler2"], urn, password("handler2"), WHY)
         assert parse_iso_utc(grant.expires_at) - parse_iso_utc(grant.started_at) == timedelta(
-            minutes=15)
+            minutes=15
+        )
     finally:
         policy.change(admin, "break_glass_minutes", 60, None)
     too_long = Policy({**Policy.defaults().values, "break_glass_minutes": 240})

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cim_desktop.domain.audit import Action, AuditEvent
+from cim_desktop.domain.audit.rows import Action, AuditEvent
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.vault import NewVault, create_vault
-from cim_desktop.store.chain_walk import walk, walk_file
+from cim_desktop.services.vault.lifecycle import NewVault, create_vault
+from cim_desktop.store.audit.chain_walk import walk, walk_file
 from cim_desktop.store.connection import Connection, connect
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.memory_keyring import MemoryKeyring
@@ -34,9 +34,11 @@ def _truncate(after: int) -> Tamper:
 
 
 def _forge_zero(c: Connection) -> None:
-    c.execute("INSERT INTO audit SELECT 0, ts, user_id, username, role, session_id, action, "
-              "entity_type, entity_id, detail, reason, outcome, prev_hash, hash, state, bound "
-              "FROM audit WHERE seq = 5")
+    c.execute(
+        "INSERT INTO audit SELECT 0, ts, user_id, username, role, session_id, action, "
+        "entity_type, entity_id, detail, reason, outcome, prev_hash, hash, state, bound "
+        "FROM audit WHERE seq = 5"
+    )
 
 
 # With three workers the ranges meet at rows 20 and 40: tamper on, around and between them.
@@ -56,9 +58,13 @@ CASES: dict[str, Tamper | None] = {
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes, str]:
     root = tmp_path_factory.mktemp("chain") / "vault"
-    created: NewVault = create_vault(root, unit_name="DSU", admin_username=ADMIN,
-                                     admin_password=ADMIN_PASSWORD,
-                                     keyring=DeviceSecretStore(MemoryKeyring()))
+    created: NewVault = create_vault(
+        root,
+        unit_name="DSU",
+        admin_username=ADMIN,
+        admin_password=ADMIN_PASSWORD,
+        keyring=DeviceSecretStore(MemoryKeyring()),
+    )
     session = created.session
     while session.db.audit.head()[0] < ROWS:
         session.record(AuditEvent(Action.VIEW, "test", "x", {"n": session.db.audit.head()[0]}))
@@ -68,8 +74,9 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes, str]:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_split_walk_matches_single_walk(case: str, chain: tuple[Path, bytes, str],
-                                        tmp_path: Path) -> None:
+def test_split_walk_matches_single_walk(
+    case: str, chain: tuple[Path, bytes, str], tmp_path: Path
+) -> None:
     source, key, vault_id = chain
     db = tmp_path / "vault.db"
     shutil.copyfile(source, db)
@@ -83,7 +90,11 @@ def test_split_walk_matches_single_walk(case: str, chain: tuple[Path, bytes, str
     split = walk_file(conn, db, key, vault_id, workers=3, min_rows=0)
     conn.close()
     assert (split.ok, split.first_bad_seq, split.problem, split.rows_checked) == (
-        single.ok, single.first_bad_seq, single.problem, single.rows_checked)
+        single.ok,
+        single.first_bad_seq,
+        single.problem,
+        single.rows_checked,
+    )
     assert split.ok == (tamper is None) or case == "tail truncated"
     if split.ok:
         assert (split.head_seq, split.head_hash) == (single.head_seq, single.head_hash)

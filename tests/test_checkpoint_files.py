@@ -25,13 +25,14 @@ from cim_desktop.security.keyslots import (
     wrap_for_user,
 )
 from cim_desktop.security.slotfile import SlotFile
-from cim_desktop.services import audit, backup, signing_keys
-from cim_desktop.services.backup_format import sign_manifest
-from cim_desktop.services.recovery import recover
+from cim_desktop.services.audit import trail as audit
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import NewVault, create_vault, unlock
-from cim_desktop.store import checkpoints
-from cim_desktop.store.checkpoints import OLD_FORMAT, Checkpoint
+from cim_desktop.services.vault import backup, signing_keys
+from cim_desktop.services.vault.backup_format import sign_manifest
+from cim_desktop.services.vault.lifecycle import NewVault, create_vault, unlock
+from cim_desktop.services.vault.recovery import recover
+from cim_desktop.store.audit import checkpoints
+from cim_desktop.store.audit.checkpoints import OLD_FORMAT, Checkpoint
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 from tests.memory_keyring import MemoryKeyring
 
@@ -41,8 +42,16 @@ VAULT_ID = "00000000-0000-4000-8000-000000000001"
 def _slot(k: bytes, d: bytes) -> tuple[UserSlot, bytes]:
     """A slot for a fresh key pair, and the key that seals its signing key."""
     issuer, private = new_private_key(), new_private_key()
-    slot = wrap_for_user(k, d, "a long password here", vault_id=VAULT_ID, user_id="u1",
-                         username="bob", issuer_public=public_key(issuer), private=private)
+    slot = wrap_for_user(
+        k,
+        d,
+        "a long password here",
+        vault_id=VAULT_ID,
+        user_id="u1",
+        username="bob",
+        issuer_public=public_key(issuer),
+        private=private,
+    )
     return slot, signer_key_for(OfficerKeys(private, public_key(issuer)), VAULT_ID)
 
 
@@ -55,8 +64,9 @@ def test_the_signing_key_opens_only_with_the_password_and_the_device_secret() ->
     again = UserSlot.from_json(json.loads(json.dumps(slot.to_json())))
     assert again == slot and again.signing_key is not None
 
-    vault_key, opened_with = unwrap_user_with_signer(again, d, "a long password here",
-                                                     vault_id=VAULT_ID)
+    vault_key, opened_with = unwrap_user_with_signer(
+        again, d, "a long password here", vault_id=VAULT_ID
+    )
     assert vault_key == k
     opened = signing_keys.open_from(again, opened_with, VAULT_ID)
     assert opened is not None
@@ -64,8 +74,7 @@ def test_the_signing_key_opens_only_with_the_password_and_the_device_secret() ->
     # Not under K, not under D alone, and bound to its officer.
     assert open_signing_key(k, again.signing_key, vault_id=VAULT_ID, user_id="u1") is None
     assert open_signing_key(d, again.signing_key, vault_id=VAULT_ID, user_id="u1") is None
-    assert open_signing_key(opened_with, again.signing_key, vault_id=VAULT_ID,
-                            user_id="u2") is None
+    assert open_signing_key(opened_with, again.signing_key, vault_id=VAULT_ID, user_id="u2") is None
 
 
 def test_a_slot_without_a_signing_key_still_reads() -> None:
@@ -111,15 +120,17 @@ def test_a_backup_with_an_old_format_checkpoint_still_restores_but_proves_nothin
     manifest = json.loads(made.manifest_path.read_text())
     cp = Checkpoint.from_json(manifest["checkpoint"])
     # What version 1 wrote: the head signed with the vault's own key, as the manifest is.
-    old = Checkpoint(cp.vault_id, cp.seq, cp.head, cp.time, format=OLD_FORMAT) \
-        .signed(session.signing_key())
+    old = Checkpoint(cp.vault_id, cp.seq, cp.head, cp.time, format=OLD_FORMAT).signed(
+        session.signing_key()
+    )
     manifest["checkpoint"] = old.to_json()
     made.manifest_path.write_text(json.dumps(sign_manifest(manifest, session.signing_key())))
     session.lock()
 
     target = tmp_path / "restored"
-    backup.restore_backup(target, made.path, username=ADMIN, password=ADMIN_PASSWORD,
-                          keyring=keyring_store)
+    backup.restore_backup(
+        target, made.path, username=ADMIN, password=ADMIN_PASSWORD, keyring=keyring_store
+    )
     assert not (target / "checkpoints.jsonl").exists()  # nothing that proves anything
     result = verify(target, keyring_store)
     assert result.ok and result.own == [] and "cannot be ruled out" in result.summary()
@@ -137,17 +148,25 @@ def test_a_backup_with_an_old_format_checkpoint_still_restores_but_proves_nothin
 @pytest.fixture(scope="module")
 def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, bytes]]:
     root = tmp_path_factory.mktemp("cpfile") / "vault"
-    session = create_vault(root, unit_name=UNIT, admin_username=ADMIN,
-                           admin_password=ADMIN_PASSWORD,
-                           keyring=DeviceSecretStore(MemoryKeyring())).session
+    session = create_vault(
+        root,
+        unit_name=UNIT,
+        admin_username=ADMIN,
+        admin_password=ADMIN_PASSWORD,
+        keyring=DeviceSecretStore(MemoryKeyring()),
+    ).session
     for _ in range(3):
         session.checkpoint()
     yield session, session.paths.checkpoints.read_bytes()
     session.close()
 
 
-@settings(max_examples=120, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_a_mutated_checkpoint_file_is_refused_or_read_never_crashed_on(
     signed: tuple[Session, bytes], data: st.DataObject
@@ -160,7 +179,7 @@ def test_a_mutated_checkpoint_file_is_refused_or_read_never_crashed_on(
         if kind == "flip":
             raw[at] ^= data.draw(st.integers(1, 255))
         elif kind == "cut":
-            del raw[at: at + data.draw(st.integers(1, 40))]
+            del raw[at : at + data.draw(st.integers(1, 40))]
         else:
             raw[at:at] = data.draw(st.binary(min_size=1, max_size=40))
         if not raw:

@@ -24,18 +24,21 @@ import pytest
 import sqlcipher3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from cim_desktop.domain.audit import Action, AuditEvent
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.audit.rows import Action, AuditEvent
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.security.keyslots import open_signing_key, unwrap_user_with_signer
 from cim_desktop.security.slotfile import SlotFile
-from cim_desktop.services import accounts, approval, audit, backup, signing_keys
-from cim_desktop.services.officers import ADMINS, PURPOSE_RESET
+from cim_desktop.services.access import approval
+from cim_desktop.services.audit import trail as audit
+from cim_desktop.services.officers import accounts
+from cim_desktop.services.officers.management import ADMINS, PURPOSE_RESET
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import NewVault, unlock
-from cim_desktop.store import checkpoints
-from cim_desktop.store.chain_format import genesis, row_hash
-from cim_desktop.store.checkpoints import Checkpoint
+from cim_desktop.services.vault import backup, signing_keys
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.store.audit import checkpoints
+from cim_desktop.store.audit.chain_format import genesis, row_hash
+from cim_desktop.store.audit.checkpoints import Checkpoint
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.file_keyring import FileKeyring
 from tests.officer_helpers import add_officer
@@ -46,8 +49,20 @@ TEMP = "temporary pass 4 bob"
 ROWS = 120
 CUT_TO = 15
 NOW = "2026-11-28T04:00:00.000000Z"
-COLS = ("seq", "ts", "user_id", "username", "role", "session_id", "action", "entity_type",
-        "entity_id", "detail", "reason", "outcome")
+COLS = (
+    "seq",
+    "ts",
+    "user_id",
+    "username",
+    "role",
+    "session_id",
+    "action",
+    "entity_type",
+    "entity_id",
+    "detail",
+    "reason",
+    "outcome",
+)
 
 
 # -- the attacker's tools: sqlcipher3 and the key, nothing of the application's ---------------
@@ -71,24 +86,40 @@ class Stolen:
 
     def head(self) -> tuple[int, bytes]:
         conn = self.connect()
-        seq, digest = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") \
-            .fetchone()
+        seq, digest = conn.execute(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
         conn.close()
         return int(seq), bytes(digest)
 
     def append_row(self, **fields: Any) -> tuple[int, bytes]:
         """A row chained properly onto the head: what K (and no officer) lets anyone write."""
         seq, prev = self.head()
-        values = {"seq": seq + 1, "ts": NOW, "user_id": "", "username": "", "role": "",
-                  "session_id": "", "action": "", "entity_type": "", "entity_id": "",
-                  "detail": "{}", "reason": "", "outcome": "ok", **fields}
+        values = {
+            "seq": seq + 1,
+            "ts": NOW,
+            "user_id": "",
+            "username": "",
+            "role": "",
+            "session_id": "",
+            "action": "",
+            "entity_type": "",
+            "entity_id": "",
+            "detail": "{}",
+            "reason": "",
+            "outcome": "ok",
+            **fields,
+        }
         row = tuple(values[c] for c in COLS)
         conn = self.connect()
         # A careful forger carries the granting-row state forward, as the application does.
         (state,) = conn.execute("SELECT state FROM audit WHERE seq = ?", (seq,)).fetchone()
         digest = row_hash(prev, row, state)
-        conn.execute(f"INSERT INTO audit ({', '.join(COLS)}, prev_hash, hash, state) "
-                     f"VALUES ({', '.join('?' * (len(COLS) + 3))})", (*row, prev, digest, state))
+        conn.execute(
+            f"INSERT INTO audit ({', '.join(COLS)}, prev_hash, hash, state) "
+            f"VALUES ({', '.join('?' * (len(COLS) + 3))})",
+            (*row, prev, digest, state),
+        )
         conn.close()
         return seq + 1, digest
 
@@ -98,10 +129,12 @@ class Stolen:
         conn.execute("UPDATE audit SET detail = ? WHERE seq = ?", (detail, seq))
         prev = genesis(self.vault_id)
         for *values, state, bound in conn.execute(
-                f"SELECT {', '.join(COLS)}, state, bound FROM audit ORDER BY seq").fetchall():
+            f"SELECT {', '.join(COLS)}, state, bound FROM audit ORDER BY seq"
+        ).fetchall():
             digest = row_hash(prev, tuple(values), state, bound)
-            conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?",
-                         (prev, digest, values[0]))
+            conn.execute(
+                "UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, values[0])
+            )
             prev = digest
         conn.close()
 
@@ -130,8 +163,9 @@ def vault(new_vault: NewVault, vault_dir: Path) -> Iterator[Stolen]:
     yield stolen
 
 
-def verify_as_admin(vault_dir: Path, keyring: DeviceSecretStore,
-                    presented: list[Checkpoint] | None = None) -> audit.VerifyResult:
+def verify_as_admin(
+    vault_dir: Path, keyring: DeviceSecretStore, presented: list[Checkpoint] | None = None
+) -> audit.VerifyResult:
     session = unlock(vault_dir, ADMIN, ADMIN_PASSWORD, keyring)
     try:
         return audit.verify(session, presented)
@@ -139,28 +173,32 @@ def verify_as_admin(vault_dir: Path, keyring: DeviceSecretStore,
         session.close()
 
 
-def bobs_key(vault_dir: Path, keyring: DeviceSecretStore, password: str = BOB_PASSWORD
-             ) -> Ed25519PrivateKey:
+def bobs_key(
+    vault_dir: Path, keyring: DeviceSecretStore, password: str = BOB_PASSWORD
+) -> Ed25519PrivateKey:
     """What someone holding bob's password (and the workstation) can take."""
     slots = SlotFile.load(vault_dir / "vault.keys")
     slot = slots.find_user("bob")
     assert slot is not None and slot.signing_key is not None
-    _, sealer = unwrap_user_with_signer(slot, keyring.get(slots.vault_id), password,
-                                        vault_id=slots.vault_id)
-    raw = open_signing_key(sealer, slot.signing_key, vault_id=slots.vault_id,
-                           user_id=slot.user_id)
+    _, sealer = unwrap_user_with_signer(
+        slot, keyring.get(slots.vault_id), password, vault_id=slots.vault_id
+    )
+    raw = open_signing_key(sealer, slot.signing_key, vault_id=slots.vault_id, user_id=slot.user_id)
     assert raw is not None
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
-def forged(stolen: Stolen, signer: Ed25519PrivateKey, officer_id: str,
-           old_format: bool = False) -> Checkpoint:
+def forged(
+    stolen: Stolen, signer: Ed25519PrivateKey, officer_id: str, old_format: bool = False
+) -> Checkpoint:
     seq, head = stolen.head()
     if old_format:
-        return Checkpoint(stolen.vault_id, seq, head, NOW, format=checkpoints.OLD_FORMAT) \
-            .signed(signer)
-    return Checkpoint(stolen.vault_id, seq, head, NOW, officer_id,
-                      signing_keys.public_bytes(signer)).signed(signer)
+        return Checkpoint(stolen.vault_id, seq, head, NOW, format=checkpoints.OLD_FORMAT).signed(
+            signer
+        )
+    return Checkpoint(
+        stolen.vault_id, seq, head, NOW, officer_id, signing_keys.public_bytes(signer)
+    ).signed(signer)
 
 
 def officer_id(vault_dir: Path, username: str) -> str:
@@ -207,8 +245,9 @@ def test_a_rewritten_chain_re_signed_with_an_officers_password_names_that_office
     # The genuine checkpoints no longer match the rebuilt chain.
     assert not verify_as_admin(vault.vault_dir, keyring_store).ok
     # With K and bob's password, the forger re-signs; verification names bob.
-    vault.write_checkpoints(forged(vault, bobs_key(vault.vault_dir, keyring_store),
-                                   officer_id(vault.vault_dir, "bob")))
+    vault.write_checkpoints(
+        forged(vault, bobs_key(vault.vault_dir, keyring_store), officer_id(vault.vault_dir, "bob"))
+    )
     result = verify_as_admin(vault.vault_dir, keyring_store)
     assert result.ok and [f.signer for f in result.own] == ["bob"]
     assert "signed by bob" in "\n".join(result.details())
@@ -224,11 +263,21 @@ def test_a_key_record_forged_with_k_is_caught_at_that_officers_next_login(
     bob_id = officer_id(vault.vault_dir, "bob")
     fake = Ed25519PrivateKey.generate()
     # K lets the forger append a row that records their own key as bob's ...
-    vault.append_row(action=Action.CHECKPOINT_KEY.value, entity_type="officer",
-                     entity_id=bob_id, user_id=bob_id, username="bob",
-                     detail=json.dumps({"occasion": "login: the key slot held no signing key",
-                                        "public_key": signing_keys.public_bytes(fake).hex()},
-                                       sort_keys=True, separators=(",", ":")))
+    vault.append_row(
+        action=Action.CHECKPOINT_KEY.value,
+        entity_type="officer",
+        entity_id=bob_id,
+        user_id=bob_id,
+        username="bob",
+        detail=json.dumps(
+            {
+                "occasion": "login: the key slot held no signing key",
+                "public_key": signing_keys.public_bytes(fake).hex(),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ),
+    )
     vault.write_checkpoints(forged(vault, fake, bob_id))
     # ... which names bob, the officer whose key the forger claimed;
     named = verify_as_admin(vault.vault_dir, keyring_store)
@@ -238,12 +287,14 @@ def test_a_key_record_forged_with_k_is_caught_at_that_officers_next_login(
     contest = bob.db.audit.page(limit=2)[1]
     bob.close()
     assert (contest.action, contest.entity_id, contest.outcome) == (
-        "checkpoint-key", bob_id, "failed")
+        "checkpoint-key",
+        bob_id,
+        "failed",
+    )
     # after which the forged checkpoint is refused.
     result = verify_as_admin(vault.vault_dir, keyring_store)
     assert not result.ok
-    assert f"login at sequence {contest.seq} found that key was not theirs" in \
-        result.own[0].problem
+    assert f"login at sequence {contest.seq} found that key was not theirs" in result.own[0].problem
 
 
 # -- (2) a chain cut back from many rows to a few -----------------------------------------------
@@ -271,7 +322,8 @@ def test_a_roll_back_is_not_ruled_out_without_an_outside_checkpoint_and_caught_w
     assert alone.summary() == (
         f"OK: chain intact to sequence {alone.chain.head_seq} ({alone.chain.rows_checked} rows);"
         " no checkpoint from outside this vault was presented, so a roll-back cannot be ruled "
-        "out")
+        "out"
+    )
     own = "\n".join(alone.details())
     assert "The vault's own checkpoint file: 1 checkpoint(s) match" in own
     assert f"at sequence {CUT_TO} signed by {ADMIN}" in own and "cannot rule out" in own
@@ -282,7 +334,8 @@ def test_a_roll_back_is_not_ruled_out_without_an_outside_checkpoint_and_caught_w
     assert not caught.ok
     assert caught.summary().startswith(
         f"BROKEN: checkpoint at sequence {from_backup[0].seq} from outside this vault: the "
-        "trail ends at sequence")
+        "trail ends at sequence"
+    )
     assert "rolled back" in caught.summary()
 
 
@@ -292,19 +345,22 @@ def test_the_backups_checkpoint_proves_an_intact_vault_and_names_who_signed_it(
     session = unlock(vault.vault_dir, ADMIN, ADMIN_PASSWORD, keyring_store)
     made = backup.create_backup(session, tmp_path)
     session.lock()
-    result = verify_as_admin(vault.vault_dir, keyring_store,
-                             checkpoints.read(made.manifest_path))
+    result = verify_as_admin(vault.vault_dir, keyring_store, checkpoints.read(made.manifest_path))
     assert result.ok and result.checkpoints[0].signer == ADMIN
     assert "from outside this vault match" in result.summary()
-    assert f"not been rolled back or rewritten below sequence {result.checkpoints[0].seq}" \
+    assert (
+        f"not been rolled back or rewritten below sequence {result.checkpoints[0].seq}"
         in result.summary()
+    )
 
 
 # -- (3) password changes and resets ---------------------------------------------------------
 def _key_rows(session: Session, officer: str) -> list[tuple[int, str, str]]:
-    return [(r.seq, json.loads(r.detail)["public_key"], json.loads(r.detail)["occasion"])
-            for r in session.db.audit.iter_all()
-            if r.action == "checkpoint-key" and r.entity_id == officer]
+    return [
+        (r.seq, json.loads(r.detail)["public_key"], json.loads(r.detail)["occasion"])
+        for r in session.db.audit.iter_all()
+        if r.action == "checkpoint-key" and r.entity_id == officer
+    ]
 
 
 def test_officer_creation_records_the_new_officers_public_key(
@@ -315,8 +371,11 @@ def test_officer_creation_records_the_new_officers_public_key(
     try:
         rows = _key_rows(session, bob_id)
         assert [(k, why) for _, k, why in rows] == [
-            (signing_keys.public_bytes(bobs_key(vault.vault_dir, keyring_store)).hex(),
-             signing_keys.MADE_FOR_NEW_OFFICER)]
+            (
+                signing_keys.public_bytes(bobs_key(vault.vault_dir, keyring_store)).hex(),
+                signing_keys.MADE_FOR_NEW_OFFICER,
+            )
+        ]
         assert BOB_PASSWORD not in json.dumps(rows)
     finally:
         session.close()
@@ -374,12 +433,21 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _cim(tmp_path: Path, *argv: str, stdin: str = ADMIN_PASSWORD + "\n") -> tuple[int, str, str]:
     env = dict(os.environ)
-    env.update(PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
-               CIM_TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
-               CIM_HOME=str(tmp_path / "home"),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
-    done = subprocess.run([sys.executable, "-m", "cim_desktop.cli", *argv], input=stdin,
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    env.update(
+        PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
+        CIM_TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
+        CIM_HOME=str(tmp_path / "home"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "cim_desktop.cli.app", *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert "Traceback" not in done.stdout + done.stderr
     return done.returncode, done.stdout, done.stderr
 
@@ -399,8 +467,10 @@ def test_verify_exit_codes_for_an_intact_a_rolled_back_and_a_broken_vault(
     code, out, err = _cim(tmp_path, "audit", "verify", *login)
     assert (code, err) == (0, "")
     assert out.startswith("OK: chain intact to sequence ")
-    assert "no checkpoint from outside this vault was presented, so a roll-back cannot be " \
-           "ruled out" in out.splitlines()[0]
+    assert (
+        "no checkpoint from outside this vault was presented, so a roll-back cannot be "
+        "ruled out" in out.splitlines()[0]
+    )
     code, out, _ = _cim(tmp_path, "audit", "verify", "--checkpoint", str(manifest), *login)
     assert code == 0 and "from outside this vault match" in out and f"signed by {ADMIN}" in out
 
@@ -410,8 +480,7 @@ def test_verify_exit_codes_for_an_intact_a_rolled_back_and_a_broken_vault(
     code, out, _ = _cim(tmp_path, "audit", "verify", *login)
     assert code == 0 and "a roll-back cannot be ruled out" in out
     code, out, _ = _cim(tmp_path, "audit", "verify", "--checkpoint", str(manifest), *login)
-    assert code == 1 and out.startswith("BROKEN: checkpoint at sequence") and \
-        "rolled back" in out
+    assert code == 1 and out.startswith("BROKEN: checkpoint at sequence") and "rolled back" in out
 
     # User errors: a missing file, a file that is no checkpoint: 2 and one line.
     for bad in (tmp_path / "absent.jsonl", manifest.with_name("junk.jsonl")):

@@ -23,7 +23,7 @@ import pytest
 from cim_desktop import cli
 from cim_desktop.errors import AccountLocked, WrongCredentials
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.vault import unlock
+from cim_desktop.services.vault.lifecycle import unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 from tests.memory_keyring import MemoryKeyring
 
@@ -43,22 +43,36 @@ Cim = Callable[..., Ran]
 
 
 @pytest.fixture
-def cim(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        keyring_store: DeviceSecretStore, vault_dir: Path) -> Cim:
+def cim(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    keyring_store: DeviceSecretStore,
+    vault_dir: Path,
+) -> Cim:
     return make_cim(monkeypatch, capsys, keyring_store, vault_dir)
 
 
-def make_cim(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-             keyring_store: DeviceSecretStore, vault_dir: Path) -> Cim:
+def make_cim(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    keyring_store: DeviceSecretStore,
+    vault_dir: Path,
+) -> Cim:
     """Run ``cli.main`` in-process with the test's keyring, stdin and vault."""
-    def run(*argv: str, stdin: str = "", keyring: DeviceSecretStore | None = None,
-            vault: Path | None = vault_dir) -> Ran:
+
+    def run(
+        *argv: str,
+        stdin: str = "",
+        keyring: DeviceSecretStore | None = None,
+        vault: Path | None = vault_dir,
+    ) -> Ran:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         args = [*argv, "--vault", str(vault)] if vault is not None else list(argv)
         code = cli.main(args, keyring=keyring or keyring_store)
         out, err = capsys.readouterr()
         assert "Traceback" not in out + err
         return Ran(code, out, err)
+
     return run
 
 
@@ -69,8 +83,9 @@ def code(cim: Cim) -> str:
 
 def init_vault(cim: Cim) -> str:
     """Initialise a vault with the CLI; return the recovery code it printed."""
-    ran = cim("init", "--unit", UNIT, "--admin", ADMIN, "--password-stdin",
-              stdin=ADMIN_PASSWORD + "\n")
+    ran = cim(
+        "init", "--unit", UNIT, "--admin", ADMIN, "--password-stdin", stdin=ADMIN_PASSWORD + "\n"
+    )
     assert ran.code == 0, ran.err
     found = CODE.findall(ran.out)
     assert len(found) == 1
@@ -78,13 +93,13 @@ def init_vault(cim: Cim) -> str:
 
 
 def as_admin(cim: Cim, *argv: str, stdin: str = "", **kw: object) -> Ran:
-    return cim(*argv, "--user", ADMIN, "--password-stdin", stdin=ADMIN_PASSWORD + "\n" + stdin,
-               **kw)
+    return cim(
+        *argv, "--user", ADMIN, "--password-stdin", stdin=ADMIN_PASSWORD + "\n" + stdin, **kw
+    )
 
 
 def add_bob(cim: Cim) -> None:
-    ran = as_admin(cim, "user", "add", "bob", "--role", "record_keeper",
-                   stdin=BOB_PASSWORD + "\n")
+    ran = as_admin(cim, "user", "add", "bob", "--role", "record_keeper", stdin=BOB_PASSWORD + "\n")
     assert ran.code == 0, ran.err
 
 
@@ -92,21 +107,33 @@ def add_bob(cim: Cim) -> None:
 def test_init_prints_the_recovery_code_once_and_never_the_password(
     cim: Cim, vault_dir: Path
 ) -> None:
-    ran = cim("init", "--unit", UNIT, "--admin", ADMIN, "--password-stdin",
-              stdin=ADMIN_PASSWORD + "\n")
+    ran = cim(
+        "init", "--unit", UNIT, "--admin", ADMIN, "--password-stdin", stdin=ADMIN_PASSWORD + "\n"
+    )
     assert ran.code == 0
     assert len(CODE.findall(ran.out)) == 1 and "shown once" in ran.out
     assert ADMIN_PASSWORD not in ran.out + ran.err
-    assert {p.name for p in vault_dir.iterdir()} >= {"vault.db", "vault.keys", "vault.pub",
-                                                     "checkpoints.jsonl"}
+    assert {p.name for p in vault_dir.iterdir()} >= {
+        "vault.db",
+        "vault.keys",
+        "vault.pub",
+        "checkpoints.jsonl",
+    }
 
 
 def test_init_refuses_an_existing_vault_and_leaves_it_alone(
     cim: Cim, code: str, vault_dir: Path
 ) -> None:
     before = {p.name: p.read_bytes() for p in vault_dir.iterdir()}
-    ran = cim("init", "--unit", "Other", "--admin", "second", "--password-stdin",
-              stdin="another long password\n")
+    ran = cim(
+        "init",
+        "--unit",
+        "Other",
+        "--admin",
+        "second",
+        "--password-stdin",
+        stdin="another long password\n",
+    )
     assert ran.code == 2
     assert ran.err.startswith("cim: error: A vault already exists")
     assert {p.name: p.read_bytes() for p in vault_dir.iterdir()} == before
@@ -118,14 +145,17 @@ def test_a_password_needs_a_terminal_or_password_stdin(cim: Cim, vault_dir: Path
     assert not vault_dir.exists()
 
 
-@pytest.mark.parametrize("argv", [
-    [],
-    ["frobnicate"],
-    ["user", "add", "bob", "--user", ADMIN],
-    ["audit", "export", "--format", "xml", "--user", ADMIN],
-    ["restore", "backup.cimvault"],
-    ["restore", "backup.cimvault", "--user", ADMIN, "--recovery-code-stdin"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["frobnicate"],
+        ["user", "add", "bob", "--user", ADMIN],
+        ["audit", "export", "--format", "xml", "--user", ADMIN],
+        ["restore", "backup.cimvault"],
+        ["restore", "backup.cimvault", "--user", ADMIN, "--recovery-code-stdin"],
+    ],
+)
 def test_bad_usage_exits_2_with_one_line(cim: Cim, argv: list[str]) -> None:
     ran = cim(*argv, vault=None)
     assert ran.code == 2
@@ -165,23 +195,58 @@ def test_keyring_without_an_entry_points_to_recover_and_recover_fixes_it(
 def test_user_add_by_an_administrator_and_denied_to_others(
     cim: Cim, code: str, vault_dir: Path, keyring_store: DeviceSecretStore
 ) -> None:
-    ran = as_admin(cim, "user", "add", "bob", "--role", "record_keeper", "--role", "auditor",
-                   "--display-name", "Bob B", stdin=BOB_PASSWORD + "\n")
+    ran = as_admin(
+        cim,
+        "user",
+        "add",
+        "bob",
+        "--role",
+        "record_keeper",
+        "--role",
+        "auditor",
+        "--display-name",
+        "Bob B",
+        stdin=BOB_PASSWORD + "\n",
+    )
     assert ran.code == 0 and "Auditor / professional standards, Source record keeper" in ran.out
     assert BOB_PASSWORD not in ran.out + ran.err
     unlock(vault_dir, "bob", BOB_PASSWORD, keyring_store).lock()
 
     # Bob still has the temporary password: every command but passwd is refused.
-    ran = cim("user", "add", "carol", "--role", "administrator", "--user", "bob",
-              "--password-stdin", stdin=BOB_PASSWORD + "\nanother long password\n")
+    ran = cim(
+        "user",
+        "add",
+        "carol",
+        "--role",
+        "administrator",
+        "--user",
+        "bob",
+        "--password-stdin",
+        stdin=BOB_PASSWORD + "\nanother long password\n",
+    )
     assert ran.code == 2 and "cim user passwd --user bob" in ran.err
     new = "bobs chosen long password"
-    ran = cim("user", "passwd", "--user", "bob", "--password-stdin",
-              stdin=f"{BOB_PASSWORD}\n{new}\n{new}\n")
+    ran = cim(
+        "user",
+        "passwd",
+        "--user",
+        "bob",
+        "--password-stdin",
+        stdin=f"{BOB_PASSWORD}\n{new}\n{new}\n",
+    )
     assert ran.code == 0, ran.err
 
-    ran = cim("user", "add", "carol", "--role", "administrator", "--user", "bob",
-              "--password-stdin", stdin=new + "\nanother long password\n")
+    ran = cim(
+        "user",
+        "add",
+        "carol",
+        "--role",
+        "administrator",
+        "--user",
+        "bob",
+        "--password-stdin",
+        stdin=new + "\nanother long password\n",
+    )
     assert ran.code == 2 and "not permitted" in ran.err
     with pytest.raises(WrongCredentials):
         unlock(vault_dir, "carol", "another long password", keyring_store)
@@ -266,8 +331,20 @@ def test_doctor_reports_every_check_and_the_last_backup(
     ran = as_admin(cim, "doctor")
     assert ran.code == 0
     names = [line.split()[1] for line in ran.out.splitlines()[:-1]]
-    assert names == ["keyring", "sqlcipher", "pragmas", "memory", "integrity", "audit",
-                     "granting", "checkpoints", "vault.keys", "vault.pub", "last", "re-keying"]
+    assert names == [
+        "keyring",
+        "sqlcipher",
+        "pragmas",
+        "memory",
+        "integrity",
+        "audit",
+        "granting",
+        "checkpoints",
+        "vault.keys",
+        "vault.pub",
+        "last",
+        "re-keying",
+    ]
     assert re.search(r"^WARN +last backup +never$", ran.out, re.M)
     assert "MemoryKeyring" in ran.out
 
@@ -292,8 +369,14 @@ def test_backup_then_restore_from_the_command_line(
 
     fresh = DeviceSecretStore(MemoryKeyring())
     other = tmp_path / "elsewhere"
-    ran = cim("restore", str(backup_file), "--recovery-code-stdin", stdin=code + "\n",
-              keyring=fresh, vault=other)
+    ran = cim(
+        "restore",
+        str(backup_file),
+        "--recovery-code-stdin",
+        stdin=code + "\n",
+        keyring=fresh,
+        vault=other,
+    )
     assert ran.code == 0 and "re-wrapped" in ran.out
     assert as_admin(cim, "audit", "verify", keyring=fresh, vault=other).code == 0
 
@@ -301,28 +384,47 @@ def test_backup_then_restore_from_the_command_line(
 # -- the real entry point ------------------------------------------------------------------
 def _env(tmp_path: Path, keyring_file: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
-               CIM_TEST_KEYRING_FILE=str(keyring_file), CIM_HOME=str(tmp_path / "home"),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
+    env.update(
+        PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
+        CIM_TEST_KEYRING_FILE=str(keyring_file),
+        CIM_HOME=str(tmp_path / "home"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+    )
     return env
 
 
 def _sub(env: dict[str, str], *argv: str, stdin: str = "") -> Ran:
-    done = subprocess.run([sys.executable, "-m", "cim_desktop.cli", *argv], input=stdin,
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "cim_desktop.cli.app", *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     return Ran(done.returncode, done.stdout, done.stderr)
 
 
 def test_entry_point_in_subprocesses(tmp_path: Path) -> None:
     env = _env(tmp_path, tmp_path / "keyring.json")
-    ran = _sub(env, "init", "--unit", UNIT, "--admin", ADMIN, "--password-stdin",
-               stdin=ADMIN_PASSWORD + "\n")
+    ran = _sub(
+        env,
+        "init",
+        "--unit",
+        UNIT,
+        "--admin",
+        ADMIN,
+        "--password-stdin",
+        stdin=ADMIN_PASSWORD + "\n",
+    )
     assert ran.code == 0, ran.err
     assert len(CODE.findall(ran.out)) == 1 and ADMIN_PASSWORD not in ran.out + ran.err
     assert (tmp_path / "home" / "vault.db").exists()  # CIM_HOME is the default vault
 
-    ran = _sub(env, "audit", "verify", "--user", ADMIN, "--password-stdin",
-               stdin=ADMIN_PASSWORD + "\n")
+    ran = _sub(
+        env, "audit", "verify", "--user", ADMIN, "--password-stdin", stdin=ADMIN_PASSWORD + "\n"
+    )
     assert (ran.code, ran.out[:3]) == (0, "OK:")
     ran = _sub(env, "doctor", "--user", ADMIN, "--password-stdin", stdin="wrong password!!\n")
     assert ran.code == 2 and ran.err == "cim: error: Wrong username or password.\n"
@@ -338,8 +440,19 @@ def test_entry_point_in_subprocesses(tmp_path: Path) -> None:
 
 def test_an_unexpected_error_exits_3_with_a_log_reference_only(tmp_path: Path) -> None:
     env = _env(tmp_path, tmp_path / "keyring.json")
-    assert _sub(env, "init", "--unit", UNIT, "--admin", ADMIN, "--password-stdin",
-                stdin=ADMIN_PASSWORD + "\n").code == 0
+    assert (
+        _sub(
+            env,
+            "init",
+            "--unit",
+            UNIT,
+            "--admin",
+            ADMIN,
+            "--password-stdin",
+            stdin=ADMIN_PASSWORD + "\n",
+        ).code
+        == 0
+    )
     # A keyring backend that breaks in a way nobody planned for: a bug, not a user error.
     (tmp_path / "keyring.json").write_text("{not json")
     ran = _sub(env, "doctor", "--user", ADMIN, "--password-stdin", stdin=ADMIN_PASSWORD + "\n")
@@ -357,12 +470,37 @@ def test_the_crash_log_keeps_no_content_of_the_failing_operation(tmp_path: Path)
     and the message say where it happened, never what it was about."""
     canary = "CANARY-Jane-Sealed-Example-7f3a"
     env = _env(tmp_path, tmp_path / "keyring.json")
-    assert _sub(env, "init", "--unit", UNIT, "--admin", ADMIN, "--password-stdin",
-                stdin=ADMIN_PASSWORD + "\n").code == 0
+    assert (
+        _sub(
+            env,
+            "init",
+            "--unit",
+            UNIT,
+            "--admin",
+            ADMIN,
+            "--password-stdin",
+            stdin=ADMIN_PASSWORD + "\n",
+        ).code
+        == 0
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "tests.crash_cli_driver", canary, "doctor", "--user", ADMIN,
-         "--password-stdin"], input=ADMIN_PASSWORD + "\n", capture_output=True, text=True,
-        env=env, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "tests.crash_cli_driver",
+            canary,
+            "doctor",
+            "--user",
+            ADMIN,
+            "--password-stdin",
+        ],
+        input=ADMIN_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 3 and done.stdout == ""
     assert len(done.stderr.splitlines()) == 1 and "internal error" in done.stderr
     assert canary not in done.stderr
@@ -375,13 +513,15 @@ def test_the_crash_log_keeps_no_content_of_the_failing_operation(tmp_path: Path)
     log = logs[0].read_text()
     assert canary not in log and "could not check" not in log
     assert "exception: builtins.RuntimeError" in log and " in planted_check" in log
-    assert "caused by: builtins.KeyError" in log and "cim_desktop/services/doctor.py:" in log
+    assert "caused by: builtins.KeyError" in log and "cim_desktop/services/vault/doctor.py:" in log
 
 
 # Makes the pseudo-terminal on fd 0 the controlling terminal, as a login shell has, so that
 # getpass prompts on it exactly as for a person at a keyboard.
-_ON_TTY = ("import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
-           "os.execv(sys.executable, [sys.executable, '-m', 'cim_desktop.cli', *sys.argv[1:]])")
+_ON_TTY = (
+    "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'cim_desktop.cli.app', *sys.argv[1:]])"
+)
 
 
 def _read_until(fd: int, marker: bytes) -> bytes:
@@ -401,8 +541,14 @@ def _read_until(fd: int, marker: bytes) -> bytes:
 
 def _on_terminal(env: dict[str, str], argv: list[str], answers: list[str]) -> tuple[int, str]:
     master, slave = os.openpty()
-    proc = subprocess.Popen([sys.executable, "-c", _ON_TTY, *argv], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _ON_TTY, *argv],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
     os.close(slave)
     seen = b""
     try:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from cim_desktop.domain.audit import Action, AuditEvent
+from cim_desktop.domain.audit.rows import Action, AuditEvent
 from cim_desktop.errors import VaultCorrupt
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import audit
-from cim_desktop.services.vault import NewVault, create_vault, unlock
+from cim_desktop.services.audit import trail as audit
+from cim_desktop.services.vault.lifecycle import NewVault, create_vault, unlock
 from cim_desktop.store import database
 from cim_desktop.store.connection import PAGE_SIZE
 from tests.conftest import ADMIN, ADMIN_PASSWORD
@@ -113,8 +113,13 @@ def test_a_flipped_byte_in_any_page_is_caught(
 def test_a_foreign_vault_file_is_refused(
     locked_vault: Path, tmp_path: Path, keyring_store: DeviceSecretStore
 ) -> None:
-    other = create_vault(tmp_path / "other", unit_name="Elsewhere", admin_username=ADMIN,
-                         admin_password=ADMIN_PASSWORD, keyring=keyring_store)
+    other = create_vault(
+        tmp_path / "other",
+        unit_name="Elsewhere",
+        admin_username=ADMIN,
+        admin_password=ADMIN_PASSWORD,
+        keyring=keyring_store,
+    )
     other.session.lock()
     shutil.copyfile(tmp_path / "other" / "vault.db", locked_vault / "vault.db")
     _attempt(locked_vault, keyring_store, "damaged, is not a cim-desktop vault")
@@ -132,8 +137,9 @@ def test_missing_database_beside_a_slot_file(
 @pytest.mark.parametrize(
     "content", [b"", b"{}", b"not json", b'{"format": "cim-desktop-keyslots", "version": 1}']
 )
-def test_damaged_slot_file(locked_vault: Path, keyring_store: DeviceSecretStore,
-                           content: bytes) -> None:
+def test_damaged_slot_file(
+    locked_vault: Path, keyring_store: DeviceSecretStore, content: bytes
+) -> None:
     keys = locked_vault / "vault.keys"
     keys.write_bytes(content)
     with pytest.raises(VaultCorrupt, match=r"key-slot file|vault\.keys"):

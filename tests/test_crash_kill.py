@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import random
 
-from cim_desktop.services.vault import NewVault
+from cim_desktop.services.vault.lifecycle import NewVault
 from tests.crash_harness import KillHarness
 
 KILLS = 30

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from cim_desktop.domain.audit import Action, AuditEvent
+from cim_desktop.domain.audit.rows import Action, AuditEvent
 from cim_desktop.errors import StorageFull
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import audit
-from cim_desktop.services.vault import create_vault, unlock
+from cim_desktop.services.audit import trail as audit
+from cim_desktop.services.vault.lifecycle import create_vault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.memory_keyring import MemoryKeyring
 
@@ -28,8 +28,11 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount_point.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(mount_point)],
-                          capture_output=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
@@ -56,8 +59,13 @@ def test_change_on_a_full_disk_is_refused_cleanly(
     small_disk: Path, keyring_store: DeviceSecretStore
 ) -> None:
     root = small_disk / "vault"
-    created = create_vault(root, unit_name="DSU", admin_username=ADMIN,
-                           admin_password=ADMIN_PASSWORD, keyring=keyring_store)
+    created = create_vault(
+        root,
+        unit_name="DSU",
+        admin_username=ADMIN,
+        admin_password=ADMIN_PASSWORD,
+        keyring=keyring_store,
+    )
     session = created.session
     head_before, _ = session.db.audit.head()
     filler = _fill(small_disk)
@@ -82,8 +90,13 @@ def test_vault_creation_on_a_full_disk_leaves_nothing(
     filler = _fill(small_disk)
     root = small_disk / "vault"
     with pytest.raises(StorageFull, match="disk is full"):
-        create_vault(root, unit_name="DSU", admin_username=ADMIN,
-                     admin_password=ADMIN_PASSWORD, keyring=keyring_store)
+        create_vault(
+            root,
+            unit_name="DSU",
+            admin_username=ADMIN,
+            admin_password=ADMIN_PASSWORD,
+            keyring=keyring_store,
+        )
     assert not root.exists()
     # The device secret put in the keyring before the failure was taken out again.
     assert memory_keyring.entries == {}

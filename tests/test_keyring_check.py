@@ -23,16 +23,20 @@ from tests.test_keyring_failures import FAILING
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize(("platform", "desktop", "says", "not_says"), [
-    ("win32", "", "Credential Manager", "Keychain"),
-    ("darwin", "", "Keychain", "Credential Manager"),
-    ("linux", "KDE", "KWallet", "GNOME"),
-    ("linux", "ubuntu:GNOME", "GNOME Keyring", "KWallet"),
-    ("linux", "X-Cinnamon:Cinnamon", "unlocked", "KWallet"),
-    ("linux", "", "GNOME Keyring", "Credential Manager"),
-])
-def test_advice_fits_the_platform_and_desktop(platform: str, desktop: str, says: str,
-                                              not_says: str) -> None:
+@pytest.mark.parametrize(
+    ("platform", "desktop", "says", "not_says"),
+    [
+        ("win32", "", "Credential Manager", "Keychain"),
+        ("darwin", "", "Keychain", "Credential Manager"),
+        ("linux", "KDE", "KWallet", "GNOME"),
+        ("linux", "ubuntu:GNOME", "GNOME Keyring", "KWallet"),
+        ("linux", "X-Cinnamon:Cinnamon", "unlocked", "KWallet"),
+        ("linux", "", "GNOME Keyring", "Credential Manager"),
+    ],
+)
+def test_advice_fits_the_platform_and_desktop(
+    platform: str, desktop: str, says: str, not_says: str
+) -> None:
     text = keyring_check.advice(platform, desktop)
     assert says in text and not_says not in text
 
@@ -50,12 +54,15 @@ def test_advice_defaults_to_the_running_platform(monkeypatch: pytest.MonkeyPatch
     assert "Credential Manager" in keyring_check.advice()
 
 
-@pytest.mark.parametrize(("case", "problem"), [
-    ("no backend", Problem.MISSING),
-    ("locked", Problem.LOCKED),
-    ("backend error", Problem.FAILED),
-    ("plain-text backend", Problem.MISSING),
-])
+@pytest.mark.parametrize(
+    ("case", "problem"),
+    [
+        ("no backend", Problem.MISSING),
+        ("locked", Problem.LOCKED),
+        ("backend error", Problem.FAILED),
+        ("plain-text backend", Problem.MISSING),
+    ],
+)
 def test_each_unusable_keyring_is_named_without_its_class(case: str, problem: Problem) -> None:
     store = DeviceSecretStore(FAILING[case][0])
     assert store.problem() is problem
@@ -80,15 +87,32 @@ def test_a_working_keyring_passes_and_keeps_nothing() -> None:
 
 def test_cim_init_without_a_keyring_exits_2_before_reading_stdin(tmp_path: Path) -> None:
     env = dict(os.environ)
-    env.update(PYTHON_KEYRING_BACKEND=f"{fail.Keyring.__module__}.Keyring",
-               CIM_HOME=str(tmp_path / "home"), XDG_CURRENT_DESKTOP="GNOME",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
+    env.update(
+        PYTHON_KEYRING_BACKEND=f"{fail.Keyring.__module__}.Keyring",
+        CIM_HOME=str(tmp_path / "home"),
+        XDG_CURRENT_DESKTOP="GNOME",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+    )
     # Standard input stays open and empty: a command that read its password first would
     # wait here until the timeout.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cim_desktop.cli", "init", "--unit", UNIT, "--admin", ADMIN,
-         "--password-stdin"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "cim_desktop.cli.app",
+            "init",
+            "--unit",
+            UNIT,
+            "--admin",
+            ADMIN,
+            "--password-stdin",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         code = proc.wait(timeout=60)
         out, err = proc.communicate()

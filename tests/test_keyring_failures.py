@@ -12,7 +12,7 @@ from keyring.backends import fail
 
 from cim_desktop.errors import KeyringEntryMissing, KeyringUnavailable, NoUsableKeyring
 from cim_desktop.security.device_secret import SERVICE, DeviceSecretStore
-from cim_desktop.services.vault import NewVault, create_vault, unlock
+from cim_desktop.services.vault.lifecycle import NewVault, create_vault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.helpers import snapshot
 from tests.memory_keyring import MemoryKeyring
@@ -60,8 +60,13 @@ def test_create_fails_closed(case: str, tmp_path: Path) -> None:
     backend, message = FAILING[case]
     root = tmp_path / "vault"
     with pytest.raises(KeyringUnavailable, match=message):
-        create_vault(root, unit_name="DSU", admin_username=ADMIN,
-                     admin_password=ADMIN_PASSWORD, keyring=DeviceSecretStore(backend))
+        create_vault(
+            root,
+            unit_name="DSU",
+            admin_username=ADMIN,
+            admin_password=ADMIN_PASSWORD,
+            keyring=DeviceSecretStore(backend),
+        )
     assert snapshot(root) == {}
     assert not any(tmp_path.rglob("vault.db"))
 

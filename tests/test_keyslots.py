@@ -33,8 +33,15 @@ ISSUER = new_private_key()
 
 
 def _slot(password: str = "a long enough password", user_id: str = "u1") -> UserSlot:
-    return wrap_for_user(K, D, password, vault_id="v1", user_id=user_id, username="alice",
-                         issuer_public=public_key(ISSUER))
+    return wrap_for_user(
+        K,
+        D,
+        password,
+        vault_id="v1",
+        user_id=user_id,
+        username="alice",
+        issuer_public=public_key(ISSUER),
+    )
 
 
 def test_user_slot_round_trip_and_floor_parameters() -> None:
@@ -72,8 +79,7 @@ def test_reseat_moves_slot_to_new_device_secret_without_the_password() -> None:
 
 
 def test_recovery_slot_holds_key_and_device_secret() -> None:
-    slot = wrap_recovery(K, D, b"CODEDATA", vault_id="v1",
-                         issuer_public=public_key(ISSUER))
+    slot = wrap_recovery(K, D, b"CODEDATA", vault_id="v1", issuer_public=public_key(ISSUER))
     assert unwrap_recovery(slot, b"CODEDATA", vault_id="v1") == (K, D)
     with pytest.raises(RecoveryCodeInvalid):
         unwrap_recovery(slot, b"OTHERCODE", vault_id="v1")
@@ -101,8 +107,12 @@ def test_a_kwrap_forged_without_the_issuer_key_or_moved_between_officers_is_refu
     keys = open_officer_keys(slot, D, "a long enough password", vault_id="v1")
     # Someone who can write vault.keys (and knows the officer's public key) seals a key of
     # their own, so that the officer would unlock a database of their making.
-    forged = replace(slot, kwrap=issue_kwrap(keys.public, new_private_key(), os.urandom(32),
-                                             vault_id="v1", owner="u1"))
+    forged = replace(
+        slot,
+        kwrap=issue_kwrap(
+            keys.public, new_private_key(), os.urandom(32), vault_id="v1", owner="u1"
+        ),
+    )
     with pytest.raises(VaultCorrupt, match="does not open"):
         unwrap_user(forged, D, "a long enough password", vault_id="v1")
     other = _slot(user_id="u2")
@@ -110,15 +120,15 @@ def test_a_kwrap_forged_without_the_issuer_key_or_moved_between_officers_is_refu
     with pytest.raises(VaultCorrupt, match="does not open"):
         unwrap_user(moved, D, "a long enough password", vault_id="v1")
     # The issuer (an administrator holding K) can re-issue it.
-    reissued = replace(slot, kwrap=issue_kwrap(keys.public, ISSUER, K, vault_id="v1",
-                                               owner="u1"))
+    reissued = replace(slot, kwrap=issue_kwrap(keys.public, ISSUER, K, vault_id="v1", owner="u1"))
     assert unwrap_user(reissued, D, "a long enough password", vault_id="v1") == K
 
 
 def test_the_recovery_slot_can_be_reissued_without_the_code() -> None:
     private = new_private_key()
-    slot = wrap_recovery(K, D, b"CODEDATA", vault_id="v1", issuer_public=public_key(ISSUER),
-                         private=private)
+    slot = wrap_recovery(
+        K, D, b"CODEDATA", vault_id="v1", issuer_public=public_key(ISSUER), private=private
+    )
     new_k = os.urandom(32)
     again = reissue_recovery(slot, public_key(private), ISSUER, new_k, D, vault_id="v1")
     assert unwrap_recovery(again, b"CODEDATA", vault_id="v1") == (new_k, D)

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from cim_desktop.domain import clock
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import AccountLocked, InvalidInput, PermissionDenied, WrongCredentials
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import accounts, audit
-from cim_desktop.services.vault import NewVault, unlock
+from cim_desktop.services.audit import trail as audit
+from cim_desktop.services.officers import accounts
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.memory_keyring import MemoryKeyring
 from tests.officer_helpers import add_officer
@@ -147,8 +148,9 @@ class _CountingKeyring(MemoryKeyring):
         return super().get_password(service, username)
 
 
-def test_a_login_reads_the_keyring_once(new_vault: NewVault, vault_dir: Path,
-                                        memory_keyring: MemoryKeyring) -> None:
+def test_a_login_reads_the_keyring_once(
+    new_vault: NewVault, vault_dir: Path, memory_keyring: MemoryKeyring
+) -> None:
     new_vault.session.close()
     counting = _CountingKeyring()
     counting.entries.update(memory_keyring.entries)

@@ -16,13 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import PermissionDenied, VaultCorrupt
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.security.slotfile import SlotFile
-from cim_desktop.services import approval, doctor, memory_security, policy
+from cim_desktop.services.access import approval
+from cim_desktop.services.policy import settings as policy
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import NewVault, unlock
+from cim_desktop.services.vault import doctor, memory_security
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
 from cim_desktop.store.connection import memory_security_in_force
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 from tests.officer_helpers import add_officer
@@ -69,12 +71,15 @@ def test_turning_it_on_is_an_approved_audited_change_that_waits_for_the_next_sta
         policy.change(session, KEY, True, None)
     assert SlotFile.load(vault_dir / "vault.keys").memory_security is False
 
-    ok = approval.second_officer(session, CAROL, CAROL_PASSWORD,
-                                 frozenset({Role.ADMINISTRATOR}), policy.PURPOSE)
+    ok = approval.second_officer(
+        session, CAROL, CAROL_PASSWORD, frozenset({Role.ADMINISTRATOR}), policy.PURPOSE
+    )
     policy.change(session, KEY, True, ok)
-    (row,) = [json.loads(r.detail) | {"entity": r.entity_id}
-              for r in session.db.audit.page(limit=500) if r.action == "update"
-              and r.entity_type == "policy"]
+    (row,) = [
+        json.loads(r.detail) | {"entity": r.entity_id}
+        for r in session.db.audit.page(limit=500)
+        if r.action == "update" and r.entity_type == "policy"
+    ]
     assert (row["entity"], row["old"], row["new"]) == (KEY, False, True)
     assert row["approved_by_username"] == CAROL
     assert SlotFile.load(vault_dir / "vault.keys").memory_security is True
@@ -131,17 +136,25 @@ def test_state_descriptions() -> None:
 # -- in a process of its own ----------------------------------------------------------------
 def _env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
-               CIM_TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
-               CIM_HOME=str(tmp_path / "home"),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
+    env.update(
+        PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
+        CIM_TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
+        CIM_HOME=str(tmp_path / "home"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+    )
     return env
 
 
 def _cim(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cim_desktop.cli", *argv],
-                          input=ADMIN_PASSWORD + "\n", capture_output=True, text=True, env=env,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "cim_desktop.cli.app", *argv],
+        input=ADMIN_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def _doctor_line(env: dict[str, str]) -> tuple[int, str]:
@@ -197,18 +210,29 @@ else:
 """
 
 
-@pytest.mark.parametrize(("mode", "expected"), [
-    ("asked-on", "1"),
-    ("engine-differs", "UnsafeEnvironment The encrypted database engine is not configured "
-                       "safely (cipher_memory_security='1'); cim-desktop will not run."),
-])
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("asked-on", "1"),
+        (
+            "engine-differs",
+            "UnsafeEnvironment The encrypted database engine is not configured "
+            "safely (cipher_memory_security='1'); cim-desktop will not run.",
+        ),
+    ],
+)
 def test_connect_reads_back_what_it_asked_for(
     new_vault: NewVault, vault_dir: Path, tmp_path: Path, mode: str, expected: str
 ) -> None:
     key = new_vault.session.vault_key
     new_vault.session.close()
-    done = subprocess.run([sys.executable, "-c", _READ_BACK, str(vault_dir / "vault.db"),
-                           key.hex(), mode], capture_output=True, text=True,
-                          env=_env(tmp_path), timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_BACK, str(vault_dir / "vault.db"), key.hex(), mode],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == expected

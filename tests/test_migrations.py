@@ -8,12 +8,13 @@ import pytest
 
 from cim_desktop.errors import VaultTooNew
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import audit
-from cim_desktop.services.vault import NewVault, unlock
-from cim_desktop.store import schema, state
-from cim_desktop.store.chain_format import genesis, row_hash
+from cim_desktop.services.audit import trail as audit
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.store.audit.chain_format import genesis, row_hash
 from cim_desktop.store.connection import Connection, connect
 from cim_desktop.store.database import VaultDatabase
+from cim_desktop.store.migrations import ladder as schema
+from cim_desktop.store.vault import state
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.helpers import snapshot
 
@@ -23,15 +24,26 @@ OLD = 2  # the schema an older release wrote: the first two steps of the ladder
 # What schema 2 lacks, as the release that wrote it left the file: undone newest first.
 _AFTER_V2 = (
     "DROP TABLE slot_keys",
-    *(f"DROP TRIGGER {t.name}_bind_{event}" for t in state.BOUND_TABLES if t.step == 6
-      for event in ("insert", "update", "delete")),
+    *(
+        f"DROP TRIGGER {t.name}_bind_{event}"
+        for t in state.BOUND_TABLES
+        if t.step == 6
+        for event in ("insert", "update", "delete")
+    ),
     "DROP TABLE state_pending",
-    "ALTER TABLE officers DROP COLUMN audit_seq", "ALTER TABLE officer_roles DROP COLUMN audit_seq",
-    "DROP INDEX audit_for_review", "DROP TABLE review_signoffs", "DROP TABLE break_glass",
+    "ALTER TABLE officers DROP COLUMN audit_seq",
+    "ALTER TABLE officer_roles DROP COLUMN audit_seq",
+    "DROP INDEX audit_for_review",
+    "DROP TABLE review_signoffs",
+    "DROP TABLE break_glass",
     "DROP TABLE source_team",
-    "DROP TABLE source_identity", "DROP TABLE sources", "DROP TABLE policy",
-    "DROP TABLE associations", "DROP TABLE accreditations",
-    "ALTER TABLE officers DROP COLUMN collar_number", "ALTER TABLE officers DROP COLUMN rank",
+    "DROP TABLE source_identity",
+    "DROP TABLE sources",
+    "DROP TABLE policy",
+    "DROP TABLE associations",
+    "DROP TABLE accreditations",
+    "ALTER TABLE officers DROP COLUMN collar_number",
+    "ALTER TABLE officers DROP COLUMN rank",
     "ALTER TABLE officers DROP COLUMN gender",
     "ALTER TABLE officers DROP COLUMN must_change_password",
     "ALTER TABLE officer_roles DROP COLUMN revoked_by",
@@ -61,13 +73,16 @@ def _rechain_without_state(conn: Connection, vault_id: str) -> None:
     """The old release's rows had no ``state`` in their hash: write them as it did."""
     conn.execute("DROP TRIGGER audit_no_update")
     prev = genesis(vault_id)
-    rows = conn.execute("SELECT seq, ts, user_id, username, role, session_id, action, "
-                        "entity_type, entity_id, detail, reason, outcome FROM audit "
-                        "ORDER BY seq").fetchall()
+    rows = conn.execute(
+        "SELECT seq, ts, user_id, username, role, session_id, action, "
+        "entity_type, entity_id, detail, reason, outcome FROM audit "
+        "ORDER BY seq"
+    ).fetchall()
     for row in rows:
         digest = row_hash(prev, tuple(row))
-        conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?",
-                     (prev, digest, row[0]))
+        conn.execute(
+            "UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, row[0])
+        )
         prev = digest
     conn.execute("ALTER TABLE audit DROP COLUMN state")
     conn.execute("ALTER TABLE audit DROP COLUMN bound")
@@ -81,8 +96,9 @@ def test_old_vault_is_migrated_after_an_encrypted_copy(
     key, _ = old_vault
     session = unlock(vault_dir, ADMIN, ADMIN_PASSWORD, keyring_store)
     assert session.db.schema_version() == schema.LATEST
-    tables = {r[0] for r in session.db.conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = {
+        r[0] for r in session.db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
     assert {"accreditations", "associations", "policy", "source_team"} <= tables
     assert session.officer.username == ADMIN  # rows written by the old release still read
     migrate_rows = [r for r in audit.open_view(session).page() if r.action == "migrate"]
@@ -98,9 +114,7 @@ def test_old_vault_is_migrated_after_an_encrypted_copy(
     old.close()
 
 
-def test_a_failing_step_rolls_back_whole(
-    old_vault: tuple[bytes, str], vault_dir: Path
-) -> None:
+def test_a_failing_step_rolls_back_whole(old_vault: tuple[bytes, str], vault_dir: Path) -> None:
     key, vault_id = old_vault
     db = vault_dir / "vault.db"
 
@@ -113,8 +127,10 @@ def test_a_failing_step_rolls_back_whole(
         VaultDatabase.open(db, key, vault_id, migrations=ladder)
     conn = connect(db, key)
     assert schema.user_version(conn) == OLD
-    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'"
-                        ).fetchone()[0] == 0
+    assert (
+        conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0]
+        == 0
+    )
     conn.close()
 
 

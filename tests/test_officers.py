@@ -11,22 +11,25 @@ from pathlib import Path
 import pytest
 
 from cim_desktop.domain import clock
-from cim_desktop.domain.audit import AuditRow
-from cim_desktop.domain.officer_rules import NewAccreditation, Particulars
-from cim_desktop.domain.officers import Officer, OfficerStatus
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.audit.rows import AuditRow
+from cim_desktop.domain.officers.model import Officer, OfficerStatus
+from cim_desktop.domain.officers.roles import Role
+from cim_desktop.domain.officers.rules import NewAccreditation, Particulars
 from cim_desktop.errors import CimError, InvalidInput, PermissionDenied
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import accounts, approval, officers, policy
-from cim_desktop.services.officers import (
+from cim_desktop.services.access import approval
+from cim_desktop.services.officers import accounts
+from cim_desktop.services.officers import management as officers
+from cim_desktop.services.officers.management import (
     ADMINS,
     BOOTSTRAP,
     PURPOSE_ADD,
     PURPOSE_ROLES,
     ApprovalRequired,
 )
+from cim_desktop.services.policy import settings as policy
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import NewVault, unlock
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.officer_helpers import COURSE, add_officer
 
@@ -159,9 +162,7 @@ def test_revoking_ends_the_holding_and_keeps_its_history(unit: Unit) -> None:
 
 
 # -- accreditation -----------------------------------------------------------------------
-def test_handler_and_controller_need_a_current_accreditation_with_enough_hours(
-    unit: Unit
-) -> None:
+def test_handler_and_controller_need_a_current_accreditation_with_enough_hours(unit: Unit) -> None:
     s = unit.session
     rita = unit.rita.id
     with pytest.raises(InvalidInput, match="at least 70 hours"):
@@ -169,19 +170,28 @@ def test_handler_and_controller_need_a_current_accreditation_with_enough_hours(
     today = clock.utc_now().date()
     officers.record_accreditation(s, rita, NewAccreditation("Short course", today, 30))
     officers.record_accreditation(
-        s, rita, NewAccreditation("Lapsed course", today - timedelta(days=900), 80,
-                                  today - timedelta(days=1)))
+        s,
+        rita,
+        NewAccreditation(
+            "Lapsed course", today - timedelta(days=900), 80, today - timedelta(days=1)
+        ),
+    )
     with pytest.raises(InvalidInput, match="accreditation"):
         officers.grant_role(s, rita, Role.CONTROLLER, _carol_approves(s))
     officers.record_accreditation(
-        s, rita, NewAccreditation("Full course", today - timedelta(days=30), 70, today))
+        s, rita, NewAccreditation("Full course", today - timedelta(days=30), 70, today)
+    )
     officers.grant_role(s, rita, Role.CONTROLLER, _carol_approves(s))
     assert s.db.officers.get(rita).has(Role.CONTROLLER)  # type: ignore[union-attr]
-    creates = [r for r in _rows(s, 12)
-               if r.entity_type == "accreditation" and _detail(r)["officer_id"] == rita]
+    creates = [
+        r
+        for r in _rows(s, 12)
+        if r.entity_type == "accreditation" and _detail(r)["officer_id"] == rita
+    ]
     assert len(creates) == 3
-    assert all(_detail(r)["fields"] == ["course", "completed_on", "hours", "expires_on"]
-               for r in creates)
+    assert all(
+        _detail(r)["fields"] == ["course", "completed_on", "hours", "expires_on"] for r in creates
+    )
 
 
 def test_the_accreditation_rule_follows_the_local_policy(new_vault: NewVault) -> None:
@@ -214,8 +224,13 @@ def test_suspend_blocks_login_and_reinstating_needs_approval(
     unit: Unit, vault_dir: Path, keyring_store: DeviceSecretStore
 ) -> None:
     s = unit.session
-    officers.set_status(s, unit.hank.id, OfficerStatus.SUSPENDED, _carol_approves(
-        s, officers.status_purpose(OfficerStatus.SUSPENDED)), reason="under investigation")
+    officers.set_status(
+        s,
+        unit.hank.id,
+        OfficerStatus.SUSPENDED,
+        _carol_approves(s, officers.status_purpose(OfficerStatus.SUSPENDED)),
+        reason="under investigation",
+    )
     row = _rows(s, 1)[0]
     assert _detail(row)["to"] == "suspended" and row.reason == "under investigation"
     with pytest.raises(CimError, match="This account is suspended"):
@@ -224,8 +239,12 @@ def test_suspend_blocks_login_and_reinstating_needs_approval(
         officers.grant_role(s, unit.hank.id, Role.CONTROLLER, _carol_approves(s))
     with pytest.raises(ApprovalRequired):
         officers.set_status(s, unit.hank.id, OfficerStatus.ACTIVE, None)
-    officers.set_status(s, unit.hank.id, OfficerStatus.ACTIVE, _carol_approves(
-        s, officers.status_purpose(OfficerStatus.ACTIVE)))
+    officers.set_status(
+        s,
+        unit.hank.id,
+        OfficerStatus.ACTIVE,
+        _carol_approves(s, officers.status_purpose(OfficerStatus.ACTIVE)),
+    )
     unlock(vault_dir, HANK, HANK_PW, keyring_store).close()
 
 
@@ -238,16 +257,22 @@ def test_leaving_ends_every_role_and_cannot_be_undone(unit: Unit) -> None:
     assert all(h.valid_to for h in s.db.officers.role_history(unit.hank.id))
     assert _detail(_rows(s, 1)[0])["roles_ended"] == ["handler"]
     with pytest.raises(InvalidInput, match="cannot be reinstated"):
-        officers.set_status(s, unit.hank.id, OfficerStatus.ACTIVE, _carol_approves(
-            s, officers.status_purpose(OfficerStatus.ACTIVE)))
+        officers.set_status(
+            s,
+            unit.hank.id,
+            OfficerStatus.ACTIVE,
+            _carol_approves(s, officers.status_purpose(OfficerStatus.ACTIVE)),
+        )
 
 
-def test_a_suspended_administrator_cannot_approve_nor_counts_for_bootstrap(
-    unit: Unit
-) -> None:
+def test_a_suspended_administrator_cannot_approve_nor_counts_for_bootstrap(unit: Unit) -> None:
     s = unit.session
-    officers.set_status(s, unit.carol.id, OfficerStatus.SUSPENDED, _carol_approves(
-        s, officers.status_purpose(OfficerStatus.SUSPENDED)))
+    officers.set_status(
+        s,
+        unit.carol.id,
+        OfficerStatus.SUSPENDED,
+        _carol_approves(s, officers.status_purpose(OfficerStatus.SUSPENDED)),
+    )
     with pytest.raises(PermissionDenied, match="not active"):
         _carol_approves(s)
     # With carol suspended the first administrator is alone again: the bootstrap rule.
@@ -256,12 +281,11 @@ def test_a_suspended_administrator_cannot_approve_nor_counts_for_bootstrap(
 
 
 # -- particulars, reads ------------------------------------------------------------------
-def test_particulars_are_validated_against_the_policy_ranks_and_unique_collars(
-    unit: Unit
-) -> None:
+def test_particulars_are_validated_against_the_policy_ranks_and_unique_collars(unit: Unit) -> None:
     s = unit.session
-    officers.update_particulars(s, unit.hank.id, Particulars("Hank Hill", "4521", "Sergeant",
-                                                             "male"))
+    officers.update_particulars(
+        s, unit.hank.id, Particulars("Hank Hill", "4521", "Sergeant", "male")
+    )
     row = _rows(s, 1)[0]
     assert _detail(row)["fields"] == ["display_name", "collar_number", "rank", "gender"]
     assert "Hank Hill" not in row.detail and "4521" not in row.detail
@@ -270,8 +294,9 @@ def test_particulars_are_validated_against_the_policy_ranks_and_unique_collars(
     with pytest.raises(InvalidInput, match="Collar number: another officer"):
         officers.update_particulars(s, unit.rita.id, Particulars("Rita", "4521"))
     with pytest.raises(InvalidInput, match="Collar number: another officer"):
-        accounts.add_officer(s, "newbie", "a long enough password", [],
-                             particulars=Particulars("New", "4521"))
+        accounts.add_officer(
+            s, "newbie", "a long enough password", [], particulars=Particulars("New", "4521")
+        )
     with pytest.raises(InvalidInput, match="Display name"):
         officers.update_particulars(s, unit.rita.id, Particulars("  "))
 

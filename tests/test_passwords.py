@@ -8,19 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from cim_desktop.domain.passwords import check_new_password
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.passwords import check_new_password
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import InvalidInput, PermissionDenied, WrongCredentials
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.security.slotfile import SlotFile
-from cim_desktop.services import accounts, approval
-from cim_desktop.services.officers import (
+from cim_desktop.services.access import approval
+from cim_desktop.services.officers import accounts
+from cim_desktop.services.officers.management import (
     ADMINS,
     BOOTSTRAP_SUBJECT,
     PURPOSE_RESET,
     ApprovalRequired,
 )
-from cim_desktop.services.vault import NewVault, unlock
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.officer_helpers import add_officer
 
@@ -28,13 +29,16 @@ TEMP = "temporary pass 4 bob"
 MINE = "bob chose this one well"
 
 
-@pytest.mark.parametrize(("password", "message"), [
-    ("short pass", "at least 12"),
-    ("bob.builder", "at least 12"),
-    ("bob.builder!", "username"),
-    ("xxBOB.BUILDERxx", "username"),
-    ("            ", "only spaces"),
-])
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short pass", "at least 12"),
+        ("bob.builder", "at least 12"),
+        ("bob.builder!", "username"),
+        ("xxBOB.BUILDERxx", "username"),
+        ("            ", "only spaces"),
+    ],
+)
 def test_password_rules(password: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         check_new_password(password, "bob.builder")

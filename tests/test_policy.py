@@ -14,7 +14,8 @@ import pytest
 
 from cim_desktop import cli
 from cim_desktop.domain import clock
-from cim_desktop.domain.policy import (
+from cim_desktop.domain.officers.roles import Role
+from cim_desktop.domain.policy.settings import (
     BY_KEY,
     RANKS,
     SETTINGS,
@@ -25,15 +26,15 @@ from cim_desktop.domain.policy import (
     display,
     parse_text,
 )
-from cim_desktop.domain.roles import Role
 from cim_desktop.errors import AccountLocked, InvalidInput, PermissionDenied, WrongCredentials
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.security.slotfile import SlotFile
-from cim_desktop.services import approval, policy
-from cim_desktop.services.approval import Approval
+from cim_desktop.services.access import approval
+from cim_desktop.services.access.approval import Approval
+from cim_desktop.services.policy import settings as policy
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import NewVault, unlock
-from cim_desktop.store.policy import PolicyRepository
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.store.policy.values import PolicyRepository
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.officer_helpers import add_officer
 
@@ -60,9 +61,11 @@ def _other_value(setting: Setting) -> Any:
 
 def _audit(session: Session, action: str = "update") -> list[dict[str, Any]]:
     rows = session.db.audit.page(limit=200)
-    return [{"entity": r.entity_id, "user": r.username, "outcome": r.outcome,
-             **json.loads(r.detail)} for r in rows
-            if r.action == action and r.entity_type != "officer"]  # not officer set-up rows
+    return [
+        {"entity": r.entity_id, "user": r.username, "outcome": r.outcome, **json.loads(r.detail)}
+        for r in rows
+        if r.action == action and r.entity_type != "officer"
+    ]  # not officer set-up rows
 
 
 def _stored(session: Session) -> dict[str, Any]:
@@ -102,8 +105,9 @@ def test_every_setting_round_trips_and_restores_its_default(
         policy.change_many(again, {s.key: s.default for s in SETTINGS}, None)
         assert policy.current(again) == Policy.defaults()
         assert set(_stored(again).values()) == {None}
-        assert all(s.is_default and s.changed_by == ADMIN
-                   for s in policy.refresh_view(again).states)
+        assert all(
+            s.is_default and s.changed_by == ADMIN for s in policy.refresh_view(again).states
+        )
     finally:
         again.close()
 
@@ -157,8 +161,9 @@ def test_removing_a_rank_in_use_is_refused(new_vault: NewVault) -> None:
     assert caught.value.key == "ao_rank_standard"
     assert "'Superintendent' is no longer a rank" in caught.value.message
     # Together with a new standard rank it is fine.
-    policy.change_many(session, {"ranks": without, "ao_rank_standard": "Chief Superintendent"},
-                       None)
+    policy.change_many(
+        session, {"ranks": without, "ao_rank_standard": "Chief Superintendent"}, None
+    )
     assert policy.current(session).ranks == without
     # A rank an officer holds cannot go.
     with session.db.transaction():
@@ -169,9 +174,14 @@ def test_removing_a_rank_in_use_is_refused(new_vault: NewVault) -> None:
 
 def test_check_changes_and_text_parsing() -> None:
     base = Policy.defaults()
-    clean, errors = check_changes(base, {"ranks": ["Constable", " Chief Constable "],
-                                         "ao_rank_standard": "Chief Constable",
-                                         "ao_rank_urgent": "Constable"})
+    clean, errors = check_changes(
+        base,
+        {
+            "ranks": ["Constable", " Chief Constable "],
+            "ao_rank_standard": "Chief Constable",
+            "ao_rank_urgent": "Constable",
+        },
+    )
     assert clean["ranks"] == ("Constable", "Chief Constable")
     assert set(errors) == {"ao_rank_juvenile_vulnerable"}
     assert parse_text(BY_KEY["payment_yearly_limit"], "£12,500") == 12_500
@@ -185,15 +195,16 @@ def test_check_changes_and_text_parsing() -> None:
         assert parse_text(setting, display(setting, setting.default)) == setting.default
     # A stored value a newer rule refuses gives way to the default.
     assert Policy.overlay({"idle_lock_minutes": 600, "meeting_min_officers": 3}).values == {
-        **Policy.defaults().values, "meeting_min_officers": 3}
+        **Policy.defaults().values,
+        "meeting_min_officers": 3,
+    }
 
 
 def test_no_change_when_nothing_differs(two_admins: NewVault) -> None:
     session = two_admins.session
     head = session.db.audit.head()
     # No approval is asked for a change that changes nothing.
-    assert policy.change_many(session, {"idle_lock_minutes": 5, "ranks": list(RANKS)},
-                              None) == []
+    assert policy.change_many(session, {"idle_lock_minutes": 5, "ranks": list(RANKS)}, None) == []
     assert session.db.audit.head() == head
     assert _stored(session) == {}
 
@@ -224,8 +235,13 @@ def test_a_second_administrator_must_approve(two_admins: NewVault) -> None:
     # The same officer twice: refused when asked, and a hand-made approval is refused too.
     with pytest.raises(InvalidInput, match="different person"):
         approval.second_officer(session, ADMIN, ADMIN_PASSWORD, ADMINS, policy.PURPOSE)
-    mine = Approval(session.officer.id, ADMIN, Role.ADMINISTRATOR, policy.PURPOSE,
-                    clock.iso_utc(clock.utc_now()))
+    mine = Approval(
+        session.officer.id,
+        ADMIN,
+        Role.ADMINISTRATOR,
+        policy.PURPOSE,
+        clock.iso_utc(clock.utc_now()),
+    )
     with pytest.raises(PermissionDenied, match="different person"):
         policy.change(session, "idle_lock_minutes", 10, mine)
 
@@ -234,8 +250,13 @@ def test_a_second_administrator_must_approve(two_admins: NewVault) -> None:
         approval.second_officer(session, AUDREY, AUDREY_PASSWORD, ADMINS, policy.PURPOSE)
     audrey_officer = session.db.officers.by_username(AUDREY)
     assert audrey_officer is not None
-    forged = Approval(audrey_officer.id, AUDREY, Role.ADMINISTRATOR, policy.PURPOSE,
-                      clock.iso_utc(clock.utc_now()))
+    forged = Approval(
+        audrey_officer.id,
+        AUDREY,
+        Role.ADMINISTRATOR,
+        policy.PURPOSE,
+        clock.iso_utc(clock.utc_now()),
+    )
     with pytest.raises(PermissionDenied, match="active administrator"):
         policy.change(session, "idle_lock_minutes", 10, forged)
 
@@ -253,15 +274,21 @@ def test_a_second_administrator_must_approve(two_admins: NewVault) -> None:
     assert policy.current(session) == Policy.defaults()
     assert _stored(session) == {} and _audit(session) == []
     causes = {d["cause"] for d in _audit(session, "denied")}
-    assert causes >= {"same officer", "approver not an active administrator",
-                      "approval given for another purpose", "approval expired"}
+    assert causes >= {
+        "same officer",
+        "approver not an active administrator",
+        "approval given for another purpose",
+        "approval expired",
+    }
 
 
 def test_an_approved_change_is_audited_with_old_and_new_values(two_admins: NewVault) -> None:
     session = two_admins.session
-    changed = policy.change_many(session, {"idle_lock_minutes": 10,
-                                           "ranks": (*RANKS, "Commissioner"),
-                                           "same_gender_officer": True}, _carol(session))
+    changed = policy.change_many(
+        session,
+        {"idle_lock_minutes": 10, "ranks": (*RANKS, "Commissioner"), "same_gender_officer": True},
+        _carol(session),
+    )
     assert sorted(changed) == ["idle_lock_minutes", "ranks"]
     rows = {r["entity"]: r for r in _audit(session)}
     assert set(rows) == {"idle_lock_minutes", "ranks"}
@@ -301,8 +328,9 @@ def test_a_changed_lockout_count_applies_at_the_next_logins(
     two_admins: NewVault, vault_dir: Path, keyring_store: DeviceSecretStore
 ) -> None:
     session = two_admins.session
-    policy.change_many(session, {"lockout_max_failures": 3, "lockout_window_minutes": 30},
-                       _carol(session))
+    policy.change_many(
+        session, {"lockout_max_failures": 3, "lockout_window_minutes": 30}, _carol(session)
+    )
     mirrored = SlotFile.load(vault_dir / "vault.keys").lockout_policy
     assert (mirrored.max_failures, mirrored.window_minutes) == (3, 30)
     for _ in range(2):
@@ -313,9 +341,14 @@ def test_a_changed_lockout_count_applies_at_the_next_logins(
 
 
 # -- the command line ---------------------------------------------------------------------------
-def _cim(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-         keyring: DeviceSecretStore, vault: Path, *argv: str, stdin: str = ""
-         ) -> tuple[int, str, str]:
+def _cim(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    keyring: DeviceSecretStore,
+    vault: Path,
+    *argv: str,
+    stdin: str = "",
+) -> tuple[int, str, str]:
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     code = cli.main([*argv, "--vault", str(vault)], keyring=keyring)
     out, err = capsys.readouterr()
@@ -324,8 +357,11 @@ def _cim(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 
 
 def test_cim_policy_set_and_show(
-    two_admins: NewVault, vault_dir: Path, keyring_store: DeviceSecretStore,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    two_admins: NewVault,
+    vault_dir: Path,
+    keyring_store: DeviceSecretStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     two_admins.session.lock()
 
@@ -333,43 +369,95 @@ def test_cim_policy_set_and_show(
         return _cim(monkeypatch, capsys, keyring_store, vault_dir, *argv, stdin=stdin)
 
     login = ("--user", ADMIN, "--password-stdin")
-    code, _, err = cim("policy", "set", "idle_lock_minutes", "10", *login,
-                       stdin=f"{ADMIN_PASSWORD}\n")
+    code, _, err = cim(
+        "policy", "set", "idle_lock_minutes", "10", *login, stdin=f"{ADMIN_PASSWORD}\n"
+    )
     assert code == 2 and "second administrator's approval" in err
-    code, _, err = cim("policy", "set", "idle_lock_minutes", "10", *login, "--approver", ADMIN,
-                       stdin=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n")
+    code, _, err = cim(
+        "policy",
+        "set",
+        "idle_lock_minutes",
+        "10",
+        *login,
+        "--approver",
+        ADMIN,
+        stdin=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n",
+    )
     assert code == 2 and "different person" in err
-    code, _, err = cim("policy", "set", "idle_lock_minutes", "10", *login, "--approver", AUDREY,
-                       stdin=f"{ADMIN_PASSWORD}\n{AUDREY_PASSWORD}\n")
+    code, _, err = cim(
+        "policy",
+        "set",
+        "idle_lock_minutes",
+        "10",
+        *login,
+        "--approver",
+        AUDREY,
+        stdin=f"{ADMIN_PASSWORD}\n{AUDREY_PASSWORD}\n",
+    )
     assert code == 2 and "must hold the role: Administrator" in err
     code, _, err = cim("policy", "set", "idle_lock_minutes", "ten", *login)
     assert code == 2 and "Lock after idle (minutes): enter a whole number" in err
-    code, _, err = cim("policy", "set", "idle_lock_minutes", "90", *login,
-                       "--approver", CAROL, stdin=f"{ADMIN_PASSWORD}\n{CAROL_PASSWORD}\n")
+    code, _, err = cim(
+        "policy",
+        "set",
+        "idle_lock_minutes",
+        "90",
+        *login,
+        "--approver",
+        CAROL,
+        stdin=f"{ADMIN_PASSWORD}\n{CAROL_PASSWORD}\n",
+    )
     assert code == 2 and "must be at most 60" in err
-    code, _, err = cim("policy", "set", "idle_lock_minutes", "10", "--user", AUDREY,
-                       "--password-stdin", "--approver", CAROL,
-                       stdin=f"{AUDREY_PASSWORD}\n{CAROL_PASSWORD}\n")
+    code, _, err = cim(
+        "policy",
+        "set",
+        "idle_lock_minutes",
+        "10",
+        "--user",
+        AUDREY,
+        "--password-stdin",
+        "--approver",
+        CAROL,
+        stdin=f"{AUDREY_PASSWORD}\n{CAROL_PASSWORD}\n",
+    )
     assert code == 2 and "not permitted" in err
 
-    code, out, _ = cim("policy", "set", "idle_lock_minutes", "10", *login,
-                       "--approver", CAROL, stdin=f"{ADMIN_PASSWORD}\n{CAROL_PASSWORD}\n")
+    code, out, _ = cim(
+        "policy",
+        "set",
+        "idle_lock_minutes",
+        "10",
+        *login,
+        "--approver",
+        CAROL,
+        stdin=f"{ADMIN_PASSWORD}\n{CAROL_PASSWORD}\n",
+    )
     assert code == 0, out
     assert "changed from 5 to 10" in out and "Approved by carol" in out
-    code, out, _ = cim("policy", "set", "idle_lock_minutes", "10", *login,
-                       stdin=f"{ADMIN_PASSWORD}\n")
+    code, out, _ = cim(
+        "policy", "set", "idle_lock_minutes", "10", *login, stdin=f"{ADMIN_PASSWORD}\n"
+    )
     assert code == 0 and "Nothing changed" in out
 
-    code, out, _ = cim("policy", "show", "--user", AUDREY, "--password-stdin",
-                       stdin=f"{AUDREY_PASSWORD}\n")
+    code, out, _ = cim(
+        "policy", "show", "--user", AUDREY, "--password-stdin", stdin=f"{AUDREY_PASSWORD}\n"
+    )
     assert code == 0
     line = next(i for i, text in enumerate(out.splitlines()) if "idle_lock_minutes" in text)
     assert out.splitlines()[line].split() == ["idle_lock_minutes", "10"]
     assert "by admin, approved by carol" in out.splitlines()[line + 1]
     assert "urn_format" in out and "shipped default" in out and "cim policy set" not in out
 
-    code, out, _ = cim("policy", "set", "idle_lock_minutes", "--default", *login,
-                       "--approver", CAROL, stdin=f"{ADMIN_PASSWORD}\n{CAROL_PASSWORD}\n")
+    code, out, _ = cim(
+        "policy",
+        "set",
+        "idle_lock_minutes",
+        "--default",
+        *login,
+        "--approver",
+        CAROL,
+        stdin=f"{ADMIN_PASSWORD}\n{CAROL_PASSWORD}\n",
+    )
     assert code == 0 and "changed from 10 to 5" in out
     code, _, err = cim("policy", "set", "idle_lock_minutes", "7", "--default", *login)
     assert code == 2 and "either" in err

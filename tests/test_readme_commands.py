@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from cim_desktop import cli, cli_commands, cli_users
-from cim_desktop.cli_commands import Secrets
+from cim_desktop import cli
+from cim_desktop.cli import commands as cli_commands
+from cim_desktop.cli import users as cli_users
+from cim_desktop.cli.commands import Secrets
 from cim_desktop.security.device_secret import DeviceSecretStore
 from tests.test_cli import REPO, make_cim
 
@@ -24,7 +26,7 @@ SECTION = "## The admin command line"
 def readme_officer_commands() -> list[list[str]]:
     """The first indented block of the command-line section, one argv per command."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    lines = text[text.index(SECTION):].splitlines()[1:]
+    lines = text[text.index(SECTION) :].splitlines()[1:]
     start = next(i for i, line in enumerate(lines) if line.startswith("    "))
     block = []
     for line in lines[start:]:
@@ -38,15 +40,22 @@ def readme_officer_commands() -> list[list[str]]:
 def _declared(argv: list[str]) -> Secrets:
     if argv[0] == "init":
         return cli_commands.INIT
-    by_name = {"add": cli_users.ADD, "reset": cli_users.RESET, "passwd": cli_users.PASSWD,
-               "accredit": cli_commands.LOGIN, "list": cli_commands.LOGIN,
-               "release": cli_commands.LOGIN}
+    by_name = {
+        "add": cli_users.ADD,
+        "reset": cli_users.RESET,
+        "passwd": cli_users.PASSWD,
+        "accredit": cli_commands.LOGIN,
+        "list": cli_commands.LOGIN,
+        "release": cli_commands.LOGIN,
+    }
     return by_name.get(argv[1], cli_commands.APPROVED)
 
 
 def test_the_readme_officer_commands_succeed_in_the_order_shown(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    keyring_store: DeviceSecretStore, vault_dir: Path
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    keyring_store: DeviceSecretStore,
+    vault_dir: Path,
 ) -> None:
     commands = readme_officer_commands()
     assert commands[0][:2] == ["cim", "init"]
@@ -59,10 +68,15 @@ def test_the_readme_officer_commands_succeed_in_the_order_shown(
         args = cli.build_parser().parse_args([*argv, "--vault", str(vault_dir)])
         chosen = f"password number {n} chosen on the day"
         # Whose password each declared line is; any other line is a new password.
-        whose = {cli_commands.YOU: "user", cli_commands.APPROVER: "approver",
-                 cli_users.CURRENT: "user"}
-        lines = [passwords[getattr(args, whose[line])] if line in whose else chosen
-                 for line in _declared(argv).wanted(args)]
+        whose = {
+            cli_commands.YOU: "user",
+            cli_commands.APPROVER: "approver",
+            cli_users.CURRENT: "user",
+        }
+        lines = [
+            passwords[getattr(args, whose[line])] if line in whose else chosen
+            for line in _declared(argv).wanted(args)
+        ]
         ran = cim(*argv, stdin="".join(f"{line}\n" for line in lines))
         assert ran.code == 0, (command, ran.err)
         if args.command == "init":
@@ -73,7 +87,6 @@ def test_the_readme_officer_commands_succeed_in_the_order_shown(
             passwords[args.user] = chosen
 
     alice = next(c[c.index("--admin") + 1] for c in commands if c[1] == "init")
-    ran = cim("user", "list", "--user", alice, "--password-stdin",
-              stdin=passwords[alice] + "\n")
+    ran = cim("user", "list", "--user", alice, "--password-stdin", stdin=passwords[alice] + "\n")
     status = {line.split()[0]: line.split()[1] for line in ran.out.splitlines()[1:]}
     assert status == {alice: "active", "carol": "active", "bob": "left"}

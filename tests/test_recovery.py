@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from keyring.backends import fail
 
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import KeyringEntryMissing, KeyringUnavailable, RecoveryCodeInvalid
 from cim_desktop.security import recovery_code
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import audit
-from cim_desktop.services.recovery import recover
-from cim_desktop.services.vault import NewVault, unlock
+from cim_desktop.services.audit import trail as audit
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.services.vault.recovery import recover
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.helpers import snapshot
 from tests.memory_keyring import MemoryKeyring
@@ -54,9 +54,7 @@ def test_recovery_on_an_empty_keyring_reseats_and_rewraps_every_slot(
     assert recover(vault_dir, new_vault.recovery_code, DeviceSecretStore(MemoryKeyring())) == 2
 
 
-def test_a_wrong_recovery_code_changes_nothing(
-    new_vault: NewVault, vault_dir: Path
-) -> None:
+def test_a_wrong_recovery_code_changes_nothing(new_vault: NewVault, vault_dir: Path) -> None:
     new_vault.session.lock()
     before = snapshot(vault_dir)
     fresh = MemoryKeyring()

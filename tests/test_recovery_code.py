@@ -43,8 +43,7 @@ def test_any_single_mistyped_character_names_its_group(data: st.DataObject) -> N
 @given(st.data())
 def test_groups_in_the_wrong_order_are_caught(data: st.DataObject) -> None:
     groups = rc.generate().split("-")
-    i, j = data.draw(st.lists(st.integers(0, rc.GROUPS - 1), min_size=2, max_size=2,
-                              unique=True))
+    i, j = data.draw(st.lists(st.integers(0, rc.GROUPS - 1), min_size=2, max_size=2, unique=True))
     if groups[i] == groups[j]:
         return
     groups[i], groups[j] = groups[j], groups[i]

@@ -11,15 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from cim_desktop.domain.officers import Officer, OfficerStatus
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.model import Officer, OfficerStatus
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import PermissionDenied, SlotDisabled
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import approval, doctor, officers, rekey
-from cim_desktop.services.officers import ADMINS, ApprovalRequired
-from cim_desktop.services.recovery import recover
-from cim_desktop.services.vault import NewVault, unlock
-from cim_desktop.store.slot_keys import SlotKeyRepository
+from cim_desktop.services.access import approval
+from cim_desktop.services.officers import management as officers
+from cim_desktop.services.officers.management import ADMINS, ApprovalRequired
+from cim_desktop.services.vault import doctor, rekey
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.services.vault.recovery import recover
+from cim_desktop.store.vault.slot_keys import SlotKeyRepository
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.memory_keyring import MemoryKeyring
 from tests.officer_helpers import add_officer
@@ -33,13 +35,16 @@ ABSENT_PW = "away for a while 3"
 @pytest.fixture
 def unit(new_vault: NewVault) -> dict[str, Officer]:
     s = new_vault.session
-    return {name: add_officer(s, name, pw, {Role.RECORD_KEEPER})
-            for name, pw in (("leaver", LEAVER_PW), ("stayer", STAYER_PW),
-                             ("absent", ABSENT_PW))}
+    return {
+        name: add_officer(s, name, pw, {Role.RECORD_KEEPER})
+        for name, pw in (("leaver", LEAVER_PW), ("stayer", STAYER_PW), ("absent", ABSENT_PW))
+    }
 
 
 def test_after_re_keying_an_old_slot_file_and_a_leavers_password_open_nothing(
-    new_vault: NewVault, unit: dict[str, Officer], vault_dir: Path,
+    new_vault: NewVault,
+    unit: dict[str, Officer],
+    vault_dir: Path,
     keyring_store: DeviceSecretStore,
 ) -> None:
     s = new_vault.session
@@ -65,11 +70,12 @@ def test_after_re_keying_an_old_slot_file_and_a_leavers_password_open_nothing(
     assert not (vault_dir / "vault.keys.rekey").exists()
 
     # The session carries on under the new key; the change is in the chain.
-    row = s.db.conn.execute("SELECT detail, user_id FROM audit WHERE action = 'rekey'") \
-        .fetchone()
+    row = s.db.conn.execute("SELECT detail, user_id FROM audit WHERE action = 'rekey'").fetchone()
     assert json.loads(row[0])["slots_issued"] == 2 and row[1] == s.officer.id
-    assert next(c for c in doctor.run_doctor(s).checks if c.name == "re-keying").status \
+    assert (
+        next(c for c in doctor.run_doctor(s).checks if c.name == "re-keying").status
         is doctor.Status.OK
+    )
     s.lock()
 
     for name, pw in ((ADMIN, ADMIN_PASSWORD), ("stayer", STAYER_PW)):
@@ -103,13 +109,19 @@ def test_re_keying_is_for_administrators_with_a_second_ones_approval(
 ) -> None:
     s = new_vault.session
     add_officer(s, "carol", "second admin secret 4", ADMINS)
-    add_officer(s, "rita", "records person secret 5", {Role.RECORD_KEEPER},
-                ("carol", "second admin secret 4"))
+    add_officer(
+        s,
+        "rita",
+        "records person secret 5",
+        {Role.RECORD_KEEPER},
+        ("carol", "second admin secret 4"),
+    )
     key_before = s.vault_key
     with pytest.raises(ApprovalRequired):
         rekey.rekey_vault(s, None)
-    ok = approval.second_officer(s, "carol", "second admin secret 4", ADMINS,
-                                 officers.PURPOSE_ROLES)
+    ok = approval.second_officer(
+        s, "carol", "second admin secret 4", ADMINS, officers.PURPOSE_ROLES
+    )
     with pytest.raises(PermissionDenied, match="something else"):
         rekey.rekey_vault(s, ok)
     rita = unlock(vault_dir, "rita", "records person secret 5", keyring_store)
@@ -119,10 +131,10 @@ def test_re_keying_is_for_administrators_with_a_second_ones_approval(
     assert opens_directly(vault_dir / "vault.db", key_before)  # refused: key unchanged
     assert not list(vault_dir.glob("*.pre-rekey-*"))
 
-    ok = approval.second_officer(s, "carol", "second admin secret 4", ADMINS,
-                                 rekey.PURPOSE_REKEY)
+    ok = approval.second_officer(s, "carol", "second admin secret 4", ADMINS, rekey.PURPOSE_REKEY)
     rekey.rekey_vault(s, ok)
-    detail = json.loads(s.db.conn.execute(
-        "SELECT detail FROM audit WHERE action = 'rekey'").fetchone()[0])
+    detail = json.loads(
+        s.db.conn.execute("SELECT detail FROM audit WHERE action = 'rekey'").fetchone()[0]
+    )
     assert detail["approved_by_username"] == "carol"
     assert SlotKeyRepository(s.db.conn).last_rekey()

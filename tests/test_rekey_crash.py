@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import WrongCredentials
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import rekey
-from cim_desktop.services.recovery import recover
-from cim_desktop.services.vault import create_vault, unlock
+from cim_desktop.services.vault import rekey
+from cim_desktop.services.vault.lifecycle import create_vault, unlock
+from cim_desktop.services.vault.recovery import recover
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 from tests.file_keyring import ENV, FileKeyring
 from tests.memory_keyring import MemoryKeyring
@@ -33,8 +33,8 @@ FILLER_ROWS = 12_000  # about 12 MB, so that a kill can land inside SQLCipher's 
 _CHILD = """
 import os, signal, sys, threading
 from pathlib import Path
-from cim_desktop.services import rekey
-from cim_desktop.services.vault import unlock
+from cim_desktop.services.vault import rekey
+from cim_desktop.services.vault.lifecycle import unlock
 root, kill_at = Path(sys.argv[1]), int(sys.argv[2])
 session = unlock(root, sys.argv[3], sys.stdin.readline().rstrip("\\n"))
 def die():
@@ -57,38 +57,48 @@ def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DeviceSecre
 
 
 def _make_vault(root: Path, keyring: DeviceSecretStore) -> tuple[bytes, str]:
-    created = create_vault(root, unit_name=UNIT, admin_username=ADMIN,
-                           admin_password=ADMIN_PASSWORD, keyring=keyring)
+    created = create_vault(
+        root, unit_name=UNIT, admin_username=ADMIN, admin_password=ADMIN_PASSWORD, keyring=keyring
+    )
     s = created.session
     add_officer(s, "stayer", STAYER_PW, {Role.RECORD_KEEPER})
     with s.db.transaction():  # bulk, so that the rekey takes a measurable time
         s.db.conn.execute("CREATE TABLE filler (b BLOB)")
-        s.db.conn.executemany("INSERT INTO filler VALUES (randomblob(1000))",
-                              [()] * FILLER_ROWS)
+        s.db.conn.executemany("INSERT INTO filler VALUES (randomblob(1000))", [()] * FILLER_ROWS)
     key = s.vault_key
     s.lock()
     return key, created.recovery_code
 
 
 def _run_child(root: Path, kill_at: int, tmp_path: Path) -> list[str]:
-    env = dict(os.environ, PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
-               PYTHONPATH=str(REPO))
+    env = dict(
+        os.environ, PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring", PYTHONPATH=str(REPO)
+    )
     env[ENV] = str(tmp_path / "keyring.json")
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(root), str(kill_at), ADMIN],
-                          input=ADMIN_PASSWORD + "\n", capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(root), str(kill_at), ADMIN],
+        input=ADMIN_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr
     return done.stdout.split()
 
 
-@pytest.mark.parametrize(("kill_at", "by_recovery"), [
-    (1, False),  # copy taken, nothing else
-    (2, False),  # new slots written, database not yet re-encrypted
-    (-1, False),  # somewhere inside or just after SQLCipher's rekey
-    (3, False),  # database re-encrypted, new slots not yet in place
-    (3, True),  # the same, finished by recovery on a new workstation
-    (4, False),  # audited, new slots not yet in place
-])
+@pytest.mark.parametrize(
+    ("kill_at", "by_recovery"),
+    [
+        (1, False),  # copy taken, nothing else
+        (2, False),  # new slots written, database not yet re-encrypted
+        (-1, False),  # somewhere inside or just after SQLCipher's rekey
+        (3, False),  # database re-encrypted, new slots not yet in place
+        (3, True),  # the same, finished by recovery on a new workstation
+        (4, False),  # audited, new slots not yet in place
+    ],
+)
 def test_a_re_keying_killed_at_any_stage_loses_nothing(
     kill_at: int, by_recovery: bool, tmp_path: Path, file_keyring: DeviceSecretStore
 ) -> None:
@@ -118,10 +128,12 @@ def test_a_re_keying_killed_at_any_stage_loses_nothing(
     assert admin.db.audit.verify().ok
     assert admin.db.conn.execute("SELECT count(*) FROM filler").fetchone()[0] == FILLER_ROWS
     rekey_rows = admin.db.conn.execute(
-        "SELECT count(*) FROM audit WHERE action = 'rekey'").fetchone()[0]
+        "SELECT count(*) FROM audit WHERE action = 'rekey'"
+    ).fetchone()[0]
     assert (rekey_rows > 0) == committed
     failed = admin.db.conn.execute(
-        "SELECT count(*) FROM audit WHERE action = 'failed-login'").fetchone()[0]
+        "SELECT count(*) FROM audit WHERE action = 'failed-login'"
+    ).fetchone()[0]
     assert failed == 1  # and it still reached the chain
     assert (admin.vault_key != old_key) == committed
     admin.close()

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from cim_desktop.domain.access import ReviewKind, TeamRole
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.access.rules import ReviewKind, TeamRole
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import AccountLocked, InvalidInput, PermissionDenied, WrongCredentials
-from cim_desktop.services import access, review, sources
-from cim_desktop.services.review import ReviewItem
-from cim_desktop.services.vault import unlock
+from cim_desktop.services.access import permissions as access
+from cim_desktop.services.review import queue as review
+from cim_desktop.services.review.queue import ReviewItem
+from cim_desktop.services.sources import register as sources
+from cim_desktop.services.vault.lifecycle import unlock
 from tests.access_world import World, build, password
 from tests.conftest import ADMIN
 
@@ -22,8 +24,7 @@ NOTE = "Spoke to the officer; justified by the incident log"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    built = build(tmp_path_factory.mktemp("review") / "vault",
-                  extra={"victim": [Role.HANDLER]})
+    built = build(tmp_path_factory.mktemp("review") / "vault", extra={"victim": [Role.HANDLER]})
     yield built
     built.close()
 
@@ -46,14 +47,16 @@ def events(world: World) -> dict[str, str]:
 
 
 def _find(items: list[ReviewItem], kind: ReviewKind, **match: str) -> ReviewItem:
-    found = [i for i in items if i.kind is kind
-             and all(getattr(i, k) == v for k, v in match.items())]
+    found = [
+        i for i in items if i.kind is kind and all(getattr(i, k) == v for k, v in match.items())
+    ]
     assert len(found) == 1, f"expected one {kind} item matching {match}, found {found}"
     return found[0]
 
 
-def test_the_queue_holds_break_glass_denials_and_lockouts(world: World,
-                                                         events: dict[str, str]) -> None:
+def test_the_queue_holds_break_glass_denials_and_lockouts(
+    world: World, events: dict[str, str]
+) -> None:
     queue = review.pending(world["ctrl"])
     assert queue.can_sign and queue.total == len(queue.items)
     glass = _find(queue.items, ReviewKind.BREAK_GLASS, ref=events["grant"])
@@ -82,7 +85,10 @@ def test_a_controller_signs_off_with_a_note(world: World, events: dict[str, str]
     review.sign_off(ctrl, ReviewKind.BREAK_GLASS, events["grant"], NOTE)
     row = ctrl.db.audit.page(limit=1)[0]
     assert (row.action, row.entity_id, row.reason) == (
-        "approve", f"break-glass:{events['grant']}", NOTE)
+        "approve",
+        f"break-glass:{events['grant']}",
+        NOTE,
+    )
     assert json.loads(row.detail)["kind"] == "break-glass"
     queue = review.pending(ctrl)
     assert events["grant"] not in {i.ref for i in queue.items}
@@ -92,16 +98,18 @@ def test_a_controller_signs_off_with_a_note(world: World, events: dict[str, str]
     with pytest.raises(InvalidInput, match="not in the review queue"):
         review.sign_off(ctrl, ReviewKind.DENIED, locked.ref, NOTE)  # wrong kind
     review.sign_off(ctrl, ReviewKind.LOCKOUT, locked.ref, NOTE)
-    assert locked.ref not in {i.ref for i in review.pending(ctrl).items
-                              if i.kind is ReviewKind.LOCKOUT}
+    assert locked.ref not in {
+        i.ref for i in review.pending(ctrl).items if i.kind is ReviewKind.LOCKOUT
+    }
 
 
 def test_nobody_signs_off_their_own_item(world: World, events: dict[str, str]) -> None:
     other = sources.register_source(world["keeper"], "Dunlin").urn
     with pytest.raises(PermissionDenied):
         sources.view_content(world["ctrl"], other)
-    mine = _find(review.pending(world["ctrl"]).items, ReviewKind.DENIED, officer="ctrl",
-                 entity=other)
+    mine = _find(
+        review.pending(world["ctrl"]).items, ReviewKind.DENIED, officer="ctrl", entity=other
+    )
     with pytest.raises(InvalidInput, match="about yourself"):
         review.sign_off(world["ctrl"], ReviewKind.DENIED, mine.ref, NOTE)
     review.sign_off(world["ctrl2"], ReviewKind.DENIED, mine.ref, NOTE)

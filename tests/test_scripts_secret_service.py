@@ -56,8 +56,10 @@ def _need_tools() -> None:
 
 def _tree(root: Path) -> dict[str, bytes | None]:
     """Every path under root with its bytes (None for a folder)."""
-    return {str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes())
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes())
+        for p in sorted(root.rglob("*"))
+    }
 
 
 def _running(pid: int) -> bool:
@@ -79,8 +81,9 @@ def short_tmp() -> Iterator[Path]:
 
 def _user_env(home: Path, runtime: Path, tmp: Path) -> dict[str, str]:
     """The environment of a user whose desktop already has a keyring and a runtime folder."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("XDG_", "DBUS_", "GNOME_KEYRING"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "DBUS_", "GNOME_KEYRING"))
+    }
     env.update(HOME=str(home), XDG_RUNTIME_DIR=str(runtime), TMPDIR=str(tmp))
     return env
 
@@ -107,9 +110,14 @@ def test_the_user_keyring_is_byte_identical_after_a_secret_service_session(
     tmp = short_tmp
     before_home, before_runtime = _tree(user_home), _tree(runtime)
 
-    done = subprocess.run([str(SCRIPT), sys.executable, "-c", ROUND_TRIP],
-                          env=_user_env(user_home, runtime, tmp),
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [str(SCRIPT), sys.executable, "-c", ROUND_TRIP],
+        env=_user_env(user_home, runtime, tmp),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
     assert done.returncode == 0, done.stderr
     assert _tree(user_home) == before_home
@@ -131,7 +139,11 @@ def test_the_command_exit_status_comes_back(
     _need_tools()
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
-    done = subprocess.run([str(SCRIPT), "sh", "-c", "exit 7"],
-                          env=_user_env(user_home, runtime, short_tmp),
-                          capture_output=True, timeout=120, check=False)
+    done = subprocess.run(
+        [str(SCRIPT), "sh", "-c", "exit 7"],
+        env=_user_env(user_home, runtime, short_tmp),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 7

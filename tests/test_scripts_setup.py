@@ -40,10 +40,19 @@ def _executable(path: Path, text: str) -> Path:
 def _interpreter(path: Path, version: str, venv_python: Path | None = None) -> Path:
     """A fake Python reporting ``version`` to find-python's probe; ``-m venv DIR`` makes a venv
     whose python is ``venv_python``."""
-    make_venv = (f'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin"; '
-                 f'cp {venv_python} "$3/bin/python"; exit 0; fi\n') if venv_python else ""
-    return _executable(path, f'#!/bin/sh\necho "{path.name} $*" >>"$CIM_FAKE_LOG"\n'
-                             f'{make_venv}echo "{version} final $(readlink -f "$0")"\n')
+    make_venv = (
+        (
+            f'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin"; '
+            f'cp {venv_python} "$3/bin/python"; exit 0; fi\n'
+        )
+        if venv_python
+        else ""
+    )
+    return _executable(
+        path,
+        f'#!/bin/sh\necho "{path.name} $*" >>"$CIM_FAKE_LOG"\n'
+        f'{make_venv}echo "{version} final $(readlink -f "$0")"\n',
+    )
 
 
 @pytest.fixture
@@ -67,15 +76,27 @@ def fake_repo(tmp_path: Path) -> Path:
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CIM_PYTHON", "PYENV_ROOT")}
-    env.update(PATH=f"{tmp_path / 'bin'}:/usr/bin:/bin", CIM_FAKE_LOG=str(tmp_path / "calls.log"),
-               PYENV_ROOT=str(tmp_path / "pyenv"), **extra)
+    env.update(
+        PATH=f"{tmp_path / 'bin'}:/usr/bin:/bin",
+        CIM_FAKE_LOG=str(tmp_path / "calls.log"),
+        PYENV_ROOT=str(tmp_path / "pyenv"),
+        **extra,
+    )
     return env
 
 
-def _run(repo: Path, script: str, env: dict[str, str],
-         *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(repo / "scripts" / script), *args], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+def _run(
+    repo: Path, script: str, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(repo / "scripts" / script), *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def _calls(tmp_path: Path, prefix: str) -> list[str]:
@@ -96,7 +117,8 @@ def test_switching_between_run_app_run_tests_and_build_app_installs_once(
         assert len(named) == 1, done.stderr
 
     assert _calls(tmp_path, "python -m pip install") == [
-        "python -m pip install --quiet -e .[test,dev,package]"]
+        "python -m pip install --quiet -e .[test,dev,package]"
+    ]
     assert len(_calls(tmp_path, "python -m pytest")) == 2
     assert len(_calls(tmp_path, "cim-desktop")) == 2
     assert len(list((fake_repo / ".venv").glob(".installed-*"))) == 1
@@ -113,7 +135,8 @@ def test_setup_refuses_the_old_extras_argument(fake_repo: Path, tmp_path: Path) 
     done = _run(fake_repo, "setup", _env(tmp_path), "test,dev")
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "setup: takes no arguments (it installs every extra: test, dev, package)")
+        "setup: takes no arguments (it installs every extra: test, dev, package)"
+    )
     assert _calls(tmp_path, "python") == []
 
 
@@ -123,8 +146,10 @@ def pythons(tmp_path: Path, fake_repo: Path) -> dict[str, Path]:
     3.11 python3, a 3.12 on PATH, and pyenv versions 3.12, 3.13 and 3.14."""
     venv_python = tmp_path / "venv-python"
     fake_bin, versions = tmp_path / "bin", tmp_path / "pyenv" / "versions"
-    _executable(fake_bin / "python3.13",
-                '#!/bin/sh\necho "pyenv: python3.13: command not found" >&2\nexit 127\n')
+    _executable(
+        fake_bin / "python3.13",
+        '#!/bin/sh\necho "pyenv: python3.13: command not found" >&2\nexit 127\n',
+    )
     return {
         "3.11": _interpreter(fake_bin / "python3", "3.11.7"),
         "3.12-path": _interpreter(fake_bin / "python3.12", "3.12.50", venv_python),
@@ -141,8 +166,10 @@ def test_find_python_takes_the_newest_3_12_or_3_13_and_says_why(
     assert len(outputs) == 1  # the same choice every time
     path, why = outputs.pop().splitlines()
     assert path == str(pythons["3.13"])
-    assert why == (f"Python 3.13.40 at {path}, the newest 3.12/3.13 found "
-                   "(3.13.40, 3.12.50, 3.12.2); set CIM_PYTHON to choose another")
+    assert why == (
+        f"Python 3.13.40 at {path}, the newest 3.12/3.13 found "
+        "(3.13.40, 3.12.50, 3.12.2); set CIM_PYTHON to choose another"
+    )
 
 
 def test_cim_python_wins_and_a_too_old_one_is_refused(
@@ -151,7 +178,9 @@ def test_cim_python_wins_and_a_too_old_one_is_refused(
     wanted, too_old = pythons["3.12-pyenv"], pythons["3.11"]
     chosen = _run(fake_repo, "find-python", _env(tmp_path, CIM_PYTHON=str(wanted)))
     assert chosen.stdout.splitlines() == [
-        str(wanted), f"Python 3.12.2 at {wanted}, chosen by CIM_PYTHON"]
+        str(wanted),
+        f"Python 3.12.2 at {wanted}, chosen by CIM_PYTHON",
+    ]
 
     old = _run(fake_repo, "find-python", _env(tmp_path, CIM_PYTHON=str(too_old)))
     assert old.returncode == 2
@@ -166,6 +195,7 @@ def test_setup_creates_the_venv_with_the_chosen_python_and_names_it(
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[0] == (
         f"setup: no usable .venv; creating it with Python 3.13.40 at {pythons['3.13']}, the newest"
-        " 3.12/3.13 found (3.13.40, 3.12.50, 3.12.2); set CIM_PYTHON to choose another")
+        " 3.12/3.13 found (3.13.40, 3.12.50, 3.12.2); set CIM_PYTHON to choose another"
+    )
     assert _calls(tmp_path, "python3 -m venv") == ["python3 -m venv .venv"]
     assert len(_calls(tmp_path, "python -m pip install --quiet -e")) == 1

@@ -14,9 +14,9 @@ import pytest
 
 from cim_desktop.errors import KeyringEntryMissing
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import audit
-from cim_desktop.services.recovery import recover
-from cim_desktop.services.vault import create_vault, unlock
+from cim_desktop.services.audit import trail as audit
+from cim_desktop.services.vault.lifecycle import create_vault, unlock
+from cim_desktop.services.vault.recovery import recover
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.helpers import snapshot
 
@@ -41,8 +41,13 @@ def test_create_lock_unlock_through_the_secret_service(
     secret_service: DeviceSecretStore, tmp_path: Path
 ) -> None:
     root = tmp_path / "vault"
-    created = create_vault(root, unit_name="DSU", admin_username=ADMIN,
-                           admin_password=ADMIN_PASSWORD, keyring=secret_service)
+    created = create_vault(
+        root,
+        unit_name="DSU",
+        admin_username=ADMIN,
+        admin_password=ADMIN_PASSWORD,
+        keyring=secret_service,
+    )
     vault_id = created.session.vault_id
     assert secret_service.backend_name().endswith("SecretService.Keyring")
     created.session.lock()
@@ -58,8 +63,13 @@ def test_missing_entry_fails_closed_and_recovery_reseats_it(
     secret_service: DeviceSecretStore, tmp_path: Path
 ) -> None:
     root = tmp_path / "vault"
-    created = create_vault(root, unit_name="DSU", admin_username=ADMIN,
-                           admin_password=ADMIN_PASSWORD, keyring=secret_service)
+    created = create_vault(
+        root,
+        unit_name="DSU",
+        admin_username=ADMIN,
+        admin_password=ADMIN_PASSWORD,
+        keyring=secret_service,
+    )
     vault_id = created.session.vault_id
     created.session.lock()
     try:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import VaultBusy
 from cim_desktop.security import slotfile
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.vault import NewVault, unlock
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.officer_helpers import add_officer
 
@@ -27,21 +27,24 @@ with lock:
 
 
 def test_a_second_process_waits_for_the_slot_file(
-    new_vault: NewVault, vault_dir: Path, keyring_store: DeviceSecretStore,
+    new_vault: NewVault,
+    vault_dir: Path,
+    keyring_store: DeviceSecretStore,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(slotfile, "LOCK_TIMEOUT_SECONDS", 0.3)
     keys = vault_dir / "vault.keys"
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(keys) + ".lock"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         before = keys.read_bytes()
         with pytest.raises(VaultBusy, match="in use by another cim-desktop process"):
-            add_officer(new_vault.session, "bob", "bobs own long password",
-                                 [Role.HANDLER])
+            add_officer(new_vault.session, "bob", "bobs own long password", [Role.HANDLER])
         with pytest.raises(VaultBusy):
             unlock(vault_dir, ADMIN, "a wrong password!", keyring_store)
         assert keys.read_bytes() == before

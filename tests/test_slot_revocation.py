@@ -9,16 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from cim_desktop.domain.officers import Officer, OfficerStatus
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.model import Officer, OfficerStatus
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import SlotDisabled, WrongCredentials
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.security.keyslots import open_officer_keys, unwrap_user
 from cim_desktop.security.slotfile import SlotFile
-from cim_desktop.services import accounts, doctor, officers
+from cim_desktop.services.officers import accounts
+from cim_desktop.services.officers import management as officers
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import NewVault, unlock
-from cim_desktop.store.slot_keys import SlotKeyRepository
+from cim_desktop.services.vault import doctor
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.store.vault.slot_keys import SlotKeyRepository
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.officer_helpers import add_officer
 from tests.slot_attacker import reads_vault
@@ -69,13 +71,15 @@ def test_a_suspended_officers_login_fails_clearly_and_reaches_the_chain(
         unlock(vault_dir, "hank", HANK_PW, keyring_store)
     pending = SlotFile.parse(_keys(vault_dir)).pending_events
     assert [(e["action"], e["user_id"], e["detail"]["cause"]) for e in pending] == [
-        ("failed-login", hank.id, "slot disabled (account suspended)")]
+        ("failed-login", hank.id, "slot disabled (account suspended)")
+    ]
     # Right password, so no step towards a lockout.
     assert not SlotFile.parse(_keys(vault_dir)).lockout(hank.id).failures
 
     admin = unlock(vault_dir, ADMIN, ADMIN_PASSWORD, keyring_store)
     rows = admin.db.conn.execute(
-        "SELECT user_id, detail, outcome FROM audit WHERE action = 'failed-login'").fetchall()
+        "SELECT user_id, detail, outcome FROM audit WHERE action = 'failed-login'"
+    ).fetchall()
     admin.close()
     assert len(rows) == 1 and rows[0][0] == hank.id and rows[0][2] == "failed"
     assert json.loads(rows[0][1])["cause"] == "slot disabled (account suspended)"
@@ -92,16 +96,23 @@ def test_only_reinstatement_restores_access(
         unlock(vault_dir, "hank", "a temporary long password", keyring_store)
 
     officers.set_status(s, hank.id, OfficerStatus.ACTIVE, None, "cleared")
-    rows = s.db.conn.execute("SELECT detail FROM audit WHERE entity_id = ? AND action = "
-                             "'update' AND detail NOT LIKE '%test shortcut%' ORDER BY seq",
-                             (hank.id,)).fetchall()
+    rows = s.db.conn.execute(
+        "SELECT detail FROM audit WHERE entity_id = ? AND action = "
+        "'update' AND detail NOT LIKE '%test shortcut%' ORDER BY seq",
+        (hank.id,),
+    ).fetchall()
     slot_changes = [json.loads(r[0]).get("key_slot") for r in rows]
     assert slot_changes == ["disabled", None, "enabled"]
     back = unlock(vault_dir, "hank", "a temporary long password", keyring_store)
     assert back.officer.status is OfficerStatus.ACTIVE
     back.close()
-    assert reads_vault(vault_dir / "vault.db", _keys(vault_dir), "hank",
-                       "a temporary long password", _device_secret(s))
+    assert reads_vault(
+        vault_dir / "vault.db",
+        _keys(vault_dir),
+        "hank",
+        "a temporary long password",
+        _device_secret(s),
+    )
 
 
 def test_leaving_destroys_the_slot_and_recommends_re_keying(
@@ -109,8 +120,10 @@ def test_leaving_destroys_the_slot_and_recommends_re_keying(
 ) -> None:
     s = new_vault.session
     before = _keys(vault_dir)
-    assert next(c for c in doctor.run_doctor(s).checks if c.name == "re-keying").status \
+    assert (
+        next(c for c in doctor.run_doctor(s).checks if c.name == "re-keying").status
         is doctor.Status.OK
+    )
 
     officers.set_status(s, hank.id, OfficerStatus.LEFT, None, "retired")
 
@@ -118,8 +131,9 @@ def test_leaving_destroys_the_slot_and_recommends_re_keying(
     assert hank.id not in slots.users and slots.find_user("hank") is None
     assert hank.id.encode() not in _keys(vault_dir)
     assert SlotKeyRepository(s.db.conn).get(hank.id) is None
-    assert not reads_vault(vault_dir / "vault.db", _keys(vault_dir), "hank", HANK_PW,
-                           _device_secret(s))
+    assert not reads_vault(
+        vault_dir / "vault.db", _keys(vault_dir), "hank", HANK_PW, _device_secret(s)
+    )
     with pytest.raises(WrongCredentials):
         unlock(vault_dir, "hank", HANK_PW, keyring_store)
     # An old copy of vault.keys still opens the vault (K has not changed): that is what the

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from cim_desktop.domain import clock
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import (
     AccountLocked,
     KeyringUnavailable,
@@ -27,9 +27,11 @@ from cim_desktop.security import slotfile
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.security.pending_events import MAX_PENDING_EVENTS
 from cim_desktop.security.slotfile import SlotFile
-from cim_desktop.services import audit, doctor, policy
-from cim_desktop.services.recovery import recover
-from cim_desktop.services.vault import NewVault, unlock
+from cim_desktop.services.audit import trail as audit
+from cim_desktop.services.policy import settings as policy
+from cim_desktop.services.vault import doctor
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.services.vault.recovery import recover
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.helpers import snapshot
 from tests.memory_keyring import MemoryKeyring
@@ -73,34 +75,49 @@ def test_every_save_carries_a_mac_and_version_2(with_bob: NewVault, vault_dir: P
     assert doc["version"] == 2 and len(doc["mac"]) == 64
 
 
-@pytest.mark.parametrize("change", [
-    pytest.param(lambda d: d["lockouts"].clear(), id="lockout-entry-deleted"),
-    pytest.param(lambda d: d["lockout_policy"].update(max_failures=20), id="max-failures-raised"),
-    pytest.param(lambda d: d.update(pending_events=[]), id="pending-events-deleted"),
-    pytest.param(lambda d: d.update(extra_field="anything"), id="field-added"),
-    pytest.param(lambda d: d["users"][0].update(later_field=1), id="slot-field-added"),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda d: d["lockouts"].clear(), id="lockout-entry-deleted"),
+        pytest.param(
+            lambda d: d["lockout_policy"].update(max_failures=20), id="max-failures-raised"
+        ),
+        pytest.param(lambda d: d.update(pending_events=[]), id="pending-events-deleted"),
+        pytest.param(lambda d: d.update(extra_field="anything"), id="field-added"),
+        pytest.param(lambda d: d["users"][0].update(later_field=1), id="slot-field-added"),
+    ],
+)
 def test_an_edit_without_the_keyring_locks_everyone_out(
-    with_bob: NewVault, vault_dir: Path, keyring_store: DeviceSecretStore,
+    with_bob: NewVault,
+    vault_dir: Path,
+    keyring_store: DeviceSecretStore,
     change: Callable[[Doc], None],
 ) -> None:
     _lock_bob(vault_dir, keyring_store)
     edit(vault_dir, change)
     before = snapshot(vault_dir)
-    for name, password in (("bob", BOB_PASSWORD), (ADMIN, ADMIN_PASSWORD),
-                           ("nobody", "whatever password")):
+    for name, password in (
+        ("bob", BOB_PASSWORD),
+        (ADMIN, ADMIN_PASSWORD),
+        ("nobody", "whatever password"),
+    ):
         with pytest.raises(VaultTampered, match="changed outside cim-desktop") as info:
             unlock(vault_dir, name, password, keyring_store)
         assert "recovery code" in info.value.message and info.value.exit_code == 1
     assert snapshot(vault_dir) == before  # nothing counted, nothing re-sealed
 
 
-@pytest.mark.parametrize("change", [
-    pytest.param(lambda d: d.pop("mac"), id="mac-stripped"),
-    pytest.param(lambda d: (d.pop("mac"), d.update(version=1)), id="downgraded-to-v1"),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda d: d.pop("mac"), id="mac-stripped"),
+        pytest.param(lambda d: (d.pop("mac"), d.update(version=1)), id="downgraded-to-v1"),
+    ],
+)
 def test_stripping_the_mac_is_refused_as_tampering(
-    with_bob: NewVault, vault_dir: Path, keyring_store: DeviceSecretStore,
+    with_bob: NewVault,
+    vault_dir: Path,
+    keyring_store: DeviceSecretStore,
     change: Callable[[Doc], None],
 ) -> None:
     edit(vault_dir, change)
@@ -109,14 +126,21 @@ def test_stripping_the_mac_is_refused_as_tampering(
 
 
 def test_recovery_reseals_and_records_what_it_found(
-    with_bob: NewVault, vault_dir: Path, keyring_store: DeviceSecretStore,
+    with_bob: NewVault,
+    vault_dir: Path,
+    keyring_store: DeviceSecretStore,
     memory_keyring: MemoryKeyring,
 ) -> None:
     _lock_bob(vault_dir, keyring_store)
     bob = user_id(vault_dir, "bob")
-    forged = {"event_id": "ab" * 16, "action": "failed-login", "user_id": bob,
-              "username": "bob", "occurred_at": "2020-01-01T00:00:00.000000Z",
-              "detail": {"cause": "forged"}}
+    forged = {
+        "event_id": "ab" * 16,
+        "action": "failed-login",
+        "user_id": bob,
+        "username": "bob",
+        "occurred_at": "2020-01-01T00:00:00.000000Z",
+        "detail": {"cause": "forged"},
+    }
 
     def forge(doc: Doc) -> None:
         doc["pending_events"] = [forged]
@@ -159,7 +183,7 @@ def test_unlock_mirrors_the_database_policy_into_vault_keys(
     # Simulate a file that drifted (a commit that failed after the file was written).
     slots = SlotFile.load(vault_dir / "vault.keys")
     slots.verify(keyring_store.get(session.vault_id))
-    from cim_desktop.domain.lockout import LockoutPolicy
+    from cim_desktop.domain.officers.lockout import LockoutPolicy
 
     slots.lockout_policy = LockoutPolicy(7, 30)
     slots.save(vault_dir / "vault.keys")
@@ -186,11 +210,15 @@ def test_doctor_fails_on_a_bad_mac_and_a_foreign_vault_pub(
     keys.write_bytes(original)
 
     other = tmp_path / "other"
-    from cim_desktop.services.vault import create_vault
+    from cim_desktop.services.vault.lifecycle import create_vault
 
-    foreign = create_vault(other, unit_name="Other", admin_username=ADMIN,
-                           admin_password=ADMIN_PASSWORD,
-                           keyring=DeviceSecretStore(MemoryKeyring()))
+    foreign = create_vault(
+        other,
+        unit_name="Other",
+        admin_username=ADMIN,
+        admin_password=ADMIN_PASSWORD,
+        keyring=DeviceSecretStore(MemoryKeyring()),
+    )
     foreign.session.close()
     pub = vault_dir / "vault.pub"
     for damage in ((other / "vault.pub").read_bytes(), pub.read_bytes()[:-20], b""):
@@ -206,14 +234,16 @@ def reseal(vault_dir: Path, keyring: DeviceSecretStore, change: Callable[[Doc], 
     edit(vault_dir, change)
     path = vault_dir / "vault.keys"
     doc = json.loads(path.read_text())
-    doc["mac"] = slotfile._mac(doc, slotfile._mac_key(keyring.get(doc["vault_id"]),
-                                                      doc["vault_id"]))
+    doc["mac"] = slotfile._mac(
+        doc, slotfile._mac_key(keyring.get(doc["vault_id"]), doc["vault_id"])
+    )
     path.write_text(json.dumps(doc))
 
 
 # -- pending events ----------------------------------------------------------------------
-def _sealed(vault_dir: Path, keyring: DeviceSecretStore, change: Callable[[SlotFile], None]
-            ) -> None:
+def _sealed(
+    vault_dir: Path, keyring: DeviceSecretStore, change: Callable[[SlotFile], None]
+) -> None:
     """An edit made *with* the device secret: what only the bounds and checks can stop."""
     slots = SlotFile.load(vault_dir / "vault.keys")
     slots.verify(keyring.get(slots.vault_id))
@@ -221,20 +251,23 @@ def _sealed(vault_dir: Path, keyring: DeviceSecretStore, change: Callable[[SlotF
     slots.save(vault_dir / "vault.keys")
 
 
-@pytest.mark.parametrize("bad", [
-    pytest.param({"action": "vault-create"}, id="action-not-pending"),
-    pytest.param({"action": "login"}, id="login-forged"),
-    pytest.param({"occurred_at": "yesterday"}, id="time-text"),
-    pytest.param({"occurred_at": "2026-1-1T1:1:1.1Z"}, id="time-not-canonical"),
-    pytest.param({"user_id": "someone-else", "username": "x"}, id="unknown-officer"),
-    pytest.param({"username": "admin"}, id="username-of-another"),
-    pytest.param({"detail": {"cause": "x" * 81}}, id="long-cause"),
-    pytest.param({"detail": {"failures": True}}, id="bool-count"),
-    pytest.param({"detail": {"role": "administrator"}}, id="unknown-detail-key"),
-    pytest.param({"detail": {"cause": "\ud800"}}, id="lone-surrogate"),
-    pytest.param({"detail": []}, id="detail-list"),
-    pytest.param({"event_id": 7}, id="event-id-int"),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param({"action": "vault-create"}, id="action-not-pending"),
+        pytest.param({"action": "login"}, id="login-forged"),
+        pytest.param({"occurred_at": "yesterday"}, id="time-text"),
+        pytest.param({"occurred_at": "2026-1-1T1:1:1.1Z"}, id="time-not-canonical"),
+        pytest.param({"user_id": "someone-else", "username": "x"}, id="unknown-officer"),
+        pytest.param({"username": "admin"}, id="username-of-another"),
+        pytest.param({"detail": {"cause": "x" * 81}}, id="long-cause"),
+        pytest.param({"detail": {"failures": True}}, id="bool-count"),
+        pytest.param({"detail": {"role": "administrator"}}, id="unknown-detail-key"),
+        pytest.param({"detail": {"cause": "\ud800"}}, id="lone-surrogate"),
+        pytest.param({"detail": []}, id="detail-list"),
+        pytest.param({"event_id": 7}, id="event-id-int"),
+    ],
+)
 def test_an_invalid_pending_event_makes_the_file_damaged(
     with_bob: NewVault, vault_dir: Path, keyring_store: DeviceSecretStore, bad: Doc
 ) -> None:
@@ -277,17 +310,33 @@ def test_more_events_than_the_cap_on_disk_is_damage(
     with pytest.raises(WrongCredentials):
         unlock(vault_dir, "nobody", "some password", keyring_store)
     template = SlotFile.load(vault_dir / "vault.keys").pending_events[0]
-    _sealed(vault_dir, keyring_store, lambda s: s.pending_events.extend(
-        {**template, "event_id": f"{n:032x}"} for n in range(MAX_PENDING_EVENTS)))
+    _sealed(
+        vault_dir,
+        keyring_store,
+        lambda s: s.pending_events.extend(
+            {**template, "event_id": f"{n:032x}"} for n in range(MAX_PENDING_EVENTS)
+        ),
+    )
     with pytest.raises(VaultCorrupt, match="damaged"):
         unlock(vault_dir, ADMIN, ADMIN_PASSWORD, keyring_store)
 
 
 # -- bounds ------------------------------------------------------------------------------
-@pytest.mark.parametrize("where,value", [
-    ("m_kib", 4 * 1024 * 1024), ("m_kib", 32 * 1024), ("t", 64), ("t", 2), ("p", 17),
-    ("p", 0), ("m_kib", 65536.0), ("m_kib", True), ("m_kib", "65536"), ("t", None),
-])
+@pytest.mark.parametrize(
+    "where,value",
+    [
+        ("m_kib", 4 * 1024 * 1024),
+        ("m_kib", 32 * 1024),
+        ("t", 64),
+        ("t", 2),
+        ("p", 17),
+        ("p", 0),
+        ("m_kib", 65536.0),
+        ("m_kib", True),
+        ("m_kib", "65536"),
+        ("t", None),
+    ],
+)
 def test_argon2id_parameters_outside_the_bounds_are_refused(
     new_vault: NewVault, vault_dir: Path, where: str, value: Any
 ) -> None:
@@ -298,19 +347,34 @@ def test_argon2id_parameters_outside_the_bounds_are_refused(
         SlotFile.parse(json.dumps(doc).encode())
 
 
-@pytest.mark.parametrize("text", [
-    b'{"lockout_policy": {"max_failures": Infinity}}', b"NaN", b"[" * 100_000 + b"]" * 100_000,
-    b'{"a": 1e400}', b'{"a": 1, "a": 2}', b"9" * 5000, b'"' + b"x" * (5 << 20) + b'"',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"lockout_policy": {"max_failures": Infinity}}',
+        b"NaN",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a": 1e400}',
+        b'{"a": 1, "a": 2}',
+        b"9" * 5000,
+        b'"' + b"x" * (5 << 20) + b'"',
+    ],
+)
 def test_non_finite_deep_huge_or_duplicate_json_is_refused_cleanly(text: bytes) -> None:
     with pytest.raises(VaultCorrupt):
         SlotFile.parse(text)
 
 
-@pytest.mark.parametrize("key,value", [
-    ("max_failures", 10**9), ("max_failures", 2), ("window_minutes", 0),
-    ("window_minutes", 1441), ("max_failures", 5.0), ("window_minutes", False),
-])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("max_failures", 10**9),
+        ("max_failures", 2),
+        ("window_minutes", 0),
+        ("window_minutes", 1441),
+        ("max_failures", 5.0),
+        ("window_minutes", False),
+    ],
+)
 def test_lockout_settings_outside_the_policy_bounds_are_refused(
     new_vault: NewVault, vault_dir: Path, key: str, value: Any
 ) -> None:

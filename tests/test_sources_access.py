@@ -10,27 +10,39 @@ from datetime import timedelta
 import pytest
 
 from cim_desktop.domain import clock
-from cim_desktop.domain.access import Act, TeamRole, Tier
-from cim_desktop.domain.audit import AuditRow
-from cim_desktop.domain.roles import Role
-from cim_desktop.domain.sources import SourceStatus
+from cim_desktop.domain.access.rules import Act, TeamRole, Tier
+from cim_desktop.domain.audit.rows import AuditRow
+from cim_desktop.domain.officers.roles import Role
+from cim_desktop.domain.sources.model import SourceStatus
 from cim_desktop.errors import InvalidInput, PermissionDenied
-from cim_desktop.services import access, policy, sources
+from cim_desktop.services.access import permissions as access
+from cim_desktop.services.policy import settings as policy
 from cim_desktop.services.session import Session
-from cim_desktop.store.sources import SourceRepository
+from cim_desktop.services.sources import register as sources
+from cim_desktop.store.sources.register import SourceRepository
 from tests.access_world import World, build
 from tests.conftest import ADMIN
 from tests.officer_helpers import add_officer
 
-SECRET = {"full_name": "Jane Sealed Example", "date_of_birth": "1990-02-03",
-          "address": "7 Hidden Row, Anytown"}
+SECRET = {
+    "full_name": "Jane Sealed Example",
+    "date_of_birth": "1990-02-03",
+    "address": "7 Hidden Row, Anytown",
+}
 REASON = "Confirming the address before deployment"
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    built = build(tmp_path_factory.mktemp("sources") / "vault", "ctrl", "keeper", "handler1",
-                  "handler2", "ao", "auditor")
+    built = build(
+        tmp_path_factory.mktemp("sources") / "vault",
+        "ctrl",
+        "keeper",
+        "handler1",
+        "handler2",
+        "ao",
+        "auditor",
+    )
     yield built
     built.close()
 
@@ -44,8 +56,7 @@ def _head(session: Session) -> int:
 
 
 def _all_rows_text(session: Session) -> str:
-    return "\n".join(" ".join(str(v) for v in astuple(r)[:12])
-                     for r in session.db.audit.iter_all())
+    return "\n".join(" ".join(str(v) for v in astuple(r)[:12]) for r in session.db.audit.iter_all())
 
 
 def _source_with_team(world: World, pseudonym: str) -> str:
@@ -118,8 +129,12 @@ def test_an_authorising_officer_is_never_a_former_handler(world: World) -> None:
     ctrl = world["ctrl"]
     urn = sources.register_source(ctrl, "Harrier").urn
     # An officer with both roles who handled the source cannot later authorise it.
-    add_officer(world.sessions[ADMIN], "dual", "two roles and a long password",
-                [Role.HANDLER, Role.AUTHORISING_OFFICER])
+    add_officer(
+        world.sessions[ADMIN],
+        "dual",
+        "two roles and a long password",
+        [Role.HANDLER, Role.AUTHORISING_OFFICER],
+    )
     member = sources.assign_team_role(ctrl, urn, "dual", TeamRole.HANDLER)
     sources.end_team_role(ctrl, urn, member.id)
     with pytest.raises(InvalidInput, match="cannot be its authorising officer"):
@@ -138,15 +153,20 @@ def test_identity_is_sealed_reasoned_and_versioned(world: World) -> None:
     shown = sources.view_identity(ctrl, urn, "Welfare check before tasking")
     assert shown["full_name"] == SECRET["full_name"] and shown["phone"] == "07700 900123"
     versions = ctrl.db.conn.execute(
-        "SELECT version FROM source_identity WHERE urn = ? ORDER BY version", (urn,)).fetchall()
+        "SELECT version FROM source_identity WHERE urn = ? ORDER BY version", (urn,)
+    ).fetchall()
     assert [v[0] for v in versions] == [1, 2], "the old particulars are kept"
 
     views = [r for r in _rows(ctrl, head) if r.action == "view" and r.entity_id == urn]
     assert views[-1].reason == "Welfare check before tasking"
     assert json.loads(views[-1].detail) == {"tier": "identity"}
     updates = [r for r in _rows(ctrl, head) if r.action == "update"]
-    assert json.loads(updates[-1].detail)["fields"] == ["address", "date_of_birth",
-                                                         "full_name", "phone"]
+    assert json.loads(updates[-1].detail)["fields"] == [
+        "address",
+        "date_of_birth",
+        "full_name",
+        "phone",
+    ]
     # Handler, authorising officer and auditor are refused, and the refusal is recorded.
     for username in ("handler1", "ao", "auditor", ADMIN):
         with pytest.raises(PermissionDenied):
@@ -186,8 +206,7 @@ def test_content_and_metadata_follow_the_team(world: World) -> None:
     with pytest.raises(PermissionDenied, match="break-glass"):
         sources.view_content(outsider, urn)
     (row,) = _rows(outsider, head)
-    assert (row.action, row.entity_id, json.loads(row.detail)["tier"]) == (
-        "denied", urn, "content")
+    assert (row.action, row.entity_id, json.loads(row.detail)["tier"]) == ("denied", urn, "content")
     for username in ("auditor", ADMIN):
         with pytest.raises(PermissionDenied):
             sources.view_content(world[username], urn)

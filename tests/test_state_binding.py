@@ -20,24 +20,20 @@ from pathlib import Path
 import pytest
 
 from cim_desktop import cli
-from cim_desktop.domain.access import TeamRole
-from cim_desktop.domain.officer_rules import NewAccreditation
-from cim_desktop.domain.officers import OfficerStatus
+from cim_desktop.domain.access.rules import TeamRole
+from cim_desktop.domain.officers.model import OfficerStatus
+from cim_desktop.domain.officers.rules import NewAccreditation
 from cim_desktop.errors import CimError, SlotDisabled
-from cim_desktop.services import (
-    access,
-    accounts,
-    audit,
-    doctor,
-    officers,
-    policy,
-    reconcile,
-    sources,
-    state_check,
-)
+from cim_desktop.services.access import permissions as access
+from cim_desktop.services.audit import trail as audit
+from cim_desktop.services.officers import accounts
+from cim_desktop.services.officers import management as officers
+from cim_desktop.services.policy import settings as policy
 from cim_desktop.services.session import Session
-from cim_desktop.services.state_check import StateMismatch
-from cim_desktop.services.vault import unlock
+from cim_desktop.services.sources import register as sources
+from cim_desktop.services.vault import doctor, reconcile, state_check
+from cim_desktop.services.vault.lifecycle import unlock
+from cim_desktop.services.vault.state_check import StateMismatch
 from cim_desktop.store.connection import Connection, close_quietly, connect
 from tests.access_world import World, build, password
 from tests.conftest import ADMIN, ADMIN_PASSWORD
@@ -60,8 +56,9 @@ def _officer_id(world: World, username: str) -> str:
 
 
 def _id_of(conn: Connection, username: str) -> str:
-    return str(conn.execute("SELECT id FROM officers WHERE username = ?",
-                            (username,)).fetchone()[0])
+    return str(
+        conn.execute("SELECT id FROM officers WHERE username = ?", (username,)).fetchone()[0]
+    )
 
 
 def _source_with_handler(world: World) -> None:
@@ -78,8 +75,12 @@ def _end_handler(world: World) -> None:
 
 def _break_glass(world: World) -> None:
     urn = sources.register_source(world["ctrl"], "Kestrel").urn
-    grant = access.break_glass(world["handler1"], urn, password("handler1"),
-                               "urgent threat to life reported by the duty inspector")
+    grant = access.break_glass(
+        world["handler1"],
+        urn,
+        password("handler1"),
+        "urgent threat to life reported by the duty inspector",
+    )
     world.notes["grant"] = grant.id
 
 
@@ -92,63 +93,116 @@ _SEEN: dict[str, str] = {}  # values the oracle compares with, noted before the 
 
 def _note_public_key(world: World) -> None:
     with world[ADMIN].db.reading():
-        row = world[ADMIN].db.conn.execute(
-            "SELECT hex(public_key) FROM slot_keys WHERE holder = ?",
-            (_officer_id(world, "handler1"),)).fetchone()
+        row = (
+            world[ADMIN]
+            .db.conn.execute(
+                "SELECT hex(public_key) FROM slot_keys WHERE holder = ?",
+                (_officer_id(world, "handler1"),),
+            )
+            .fetchone()
+        )
     _SEEN["public_key"] = str(row[0])
 
 
 ATTACKS: dict[str, Attack] = {
     "officer status": Attack(
         _nothing,
-        lambda w: officers.set_status(w[ADMIN], _officer_id(w, "handler1"),
-                                      OfficerStatus.SUSPENDED, None, "under investigation"),
-        lambda c: c.execute("SELECT status FROM officers WHERE username = 'handler1'"
-                            ).fetchone()[0] == "active",
-        "handler1", "officer 'handler1'"),
+        lambda w: officers.set_status(
+            w[ADMIN],
+            _officer_id(w, "handler1"),
+            OfficerStatus.SUSPENDED,
+            None,
+            "under investigation",
+        ),
+        lambda c: (
+            c.execute("SELECT status FROM officers WHERE username = 'handler1'").fetchone()[0]
+            == "active"
+        ),
+        "handler1",
+        "officer 'handler1'",
+    ),
     "role": Attack(
         _nothing,
-        lambda w: officers.revoke_role(w[ADMIN], _officer_id(w, "handler1"),
-                                       officers.Role.HANDLER, None),
-        lambda c: c.execute("SELECT count(*) FROM officer_roles NOT INDEXED WHERE officer_id = ? "
-                            "AND role = 'handler' AND valid_to IS NULL",
-                            (_id_of(c, "handler1"),)).fetchone()[0] == 1,
-        "handler1", "officer role"),
+        lambda w: officers.revoke_role(
+            w[ADMIN], _officer_id(w, "handler1"), officers.Role.HANDLER, None
+        ),
+        lambda c: (
+            c.execute(
+                "SELECT count(*) FROM officer_roles NOT INDEXED WHERE officer_id = ? "
+                "AND role = 'handler' AND valid_to IS NULL",
+                (_id_of(c, "handler1"),),
+            ).fetchone()[0]
+            == 1
+        ),
+        "handler1",
+        "officer role",
+    ),
     "accreditation": Attack(
         _nothing,
         lambda w: officers.record_accreditation(
-            w[ADMIN], _officer_id(w, "handler1"),
-            NewAccreditation("Advanced source handling", date(2026, 3, 1), 40.0)),
-        lambda c: c.execute("SELECT count(*) FROM accreditations NOT INDEXED WHERE officer_id = ?",
-                            (_id_of(c, "handler1"),)).fetchone()[0] == 1,
-        "handler1", "accreditation"),
+            w[ADMIN],
+            _officer_id(w, "handler1"),
+            NewAccreditation("Advanced source handling", date(2026, 3, 1), 40.0),
+        ),
+        lambda c: (
+            c.execute(
+                "SELECT count(*) FROM accreditations NOT INDEXED WHERE officer_id = ?",
+                (_id_of(c, "handler1"),),
+            ).fetchone()[0]
+            == 1
+        ),
+        "handler1",
+        "accreditation",
+    ),
     "policy value": Attack(
         lambda w: policy.change(w[ADMIN], "break_glass_minutes", 30, None),
         lambda w: policy.change(w[ADMIN], "break_glass_minutes", 10, None),
-        lambda c: c.execute("SELECT value FROM policy WHERE key = 'break_glass_minutes'"
-                            ).fetchone()[0] == "30",
-        "ctrl", "policy value 'break_glass_minutes'"),
+        lambda c: (
+            c.execute("SELECT value FROM policy WHERE key = 'break_glass_minutes'").fetchone()[0]
+            == "30"
+        ),
+        "ctrl",
+        "policy value 'break_glass_minutes'",
+    ),
     "team assignment": Attack(
         _source_with_handler,
         _end_handler,
-        lambda c: c.execute("SELECT count(*) FROM source_team NOT INDEXED WHERE officer_id = ? "
-                            "AND valid_to IS NULL", (_id_of(c, "handler1"),)).fetchone()[0] == 1,
-        "handler1", "team assignment"),
+        lambda c: (
+            c.execute(
+                "SELECT count(*) FROM source_team NOT INDEXED WHERE officer_id = ? "
+                "AND valid_to IS NULL",
+                (_id_of(c, "handler1"),),
+            ).fetchone()[0]
+            == 1
+        ),
+        "handler1",
+        "team assignment",
+    ),
     # A reset gives handler1 a fresh key pair; the old public key put back would have the
     # next re-keying issue the vault key to whoever held the old private key.
     "slot public key": Attack(
         _note_public_key,
-        lambda w: accounts.reset_password(w[ADMIN], _officer_id(w, "handler1"),
-                                          password("handler1"), None),
-        lambda c: c.execute("SELECT hex(public_key) FROM slot_keys WHERE holder = ?",
-                            (_id_of(c, "handler1"),)).fetchone()[0] == _SEEN["public_key"],
-        "handler1", "slot public key"),
+        lambda w: accounts.reset_password(
+            w[ADMIN], _officer_id(w, "handler1"), password("handler1"), None
+        ),
+        lambda c: (
+            c.execute(
+                "SELECT hex(public_key) FROM slot_keys WHERE holder = ?", (_id_of(c, "handler1"),)
+            ).fetchone()[0]
+            == _SEEN["public_key"]
+        ),
+        "handler1",
+        "slot public key",
+    ),
     "break-glass grant": Attack(
         _break_glass,
         lambda w: access.end_break_glass(w["handler1"], w.notes["grant"]),
-        lambda c: c.execute("SELECT count(*) FROM break_glass WHERE ended_at IS NULL"
-                            ).fetchone()[0] == 1,
-        "handler1", "break-glass grant"),
+        lambda c: (
+            c.execute("SELECT count(*) FROM break_glass WHERE ended_at IS NULL").fetchone()[0] == 1
+        ),
+        "handler1",
+        "break-glass grant",
+    ),
 }
 
 
@@ -167,8 +221,9 @@ def _oracle(db: Path, key: bytes, revived: Callable[[Connection], bool]) -> bool
         close_quietly(conn)
 
 
-def copy_back_one_page(db: Path, old: bytes, key: bytes,
-                       revived: Callable[[Connection], bool]) -> int:
+def copy_back_one_page(
+    db: Path, old: bytes, key: bytes, revived: Callable[[Connection], bool]
+) -> int:
     """Put back the one old page that revives the row; return its number (1-based)."""
     current = db.read_bytes()
     assert not _oracle(db, key, revived), "the change did not take the row away"
@@ -198,9 +253,9 @@ def _close_all(world: World) -> None:
 
 
 @pytest.mark.parametrize("kind", list(ATTACKS))
-def test_an_old_page_copied_back_is_caught(kind: str, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_old_page_copied_back_is_caught(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     attack = ATTACKS[kind]
     world = build(tmp_path / "vault", "ctrl", "handler1")
     key = world[ADMIN].vault_key
@@ -242,8 +297,10 @@ def test_an_old_page_copied_back_is_caught(kind: str, tmp_path: Path,
 
     # The command line says the same and exits 1.
     monkeypatch.setattr("sys.stdin", io.StringIO(ADMIN_PASSWORD + "\n"))
-    code = cli.main(["doctor", "--user", ADMIN, "--password-stdin", "--vault", str(world.root)],
-                    keyring=world.keyring)
+    code = cli.main(
+        ["doctor", "--user", ADMIN, "--password-stdin", "--vault", str(world.root)],
+        keyring=world.keyring,
+    )
     out, err = capsys.readouterr()
     assert code == 1
     assert attack.entity in out + err
@@ -251,8 +308,10 @@ def test_an_old_page_copied_back_is_caught(kind: str, tmp_path: Path,
     # Reconciling puts the row back to what the chain last recorded: the revival is undone,
     # the officer it kept out is judged on the true record again, and doctor passes.
     monkeypatch.setattr("sys.stdin", io.StringIO(ADMIN_PASSWORD + "\n"))
-    code = cli.main(["vault", "reconcile", "--user", ADMIN, "--password-stdin",
-                     "--vault", str(world.root)], keyring=world.keyring)
+    code = cli.main(
+        ["vault", "reconcile", "--user", ADMIN, "--password-stdin", "--vault", str(world.root)],
+        keyring=world.keyring,
+    )
     out, err = capsys.readouterr()
     assert code == 0, out + err
     assert "put back:" in out or "removed:" in out
@@ -274,9 +333,11 @@ def test_a_row_changed_outside_the_application_is_caught(tmp_path: Path) -> None
     _close_all(world)
     conn = connect(world.root / "vault.db", key)
     conn.execute("UPDATE officers SET must_change_password = 1 WHERE username = 'handler1'")
-    conn.execute("INSERT INTO officer_roles (officer_id, role, valid_from, granted_by) "
-                 "SELECT id, 'controller', '2026-01-01T00:00:00.000000Z', 'x' FROM officers "
-                 "WHERE username = 'handler1'")
+    conn.execute(
+        "INSERT INTO officer_roles (officer_id, role, valid_from, granted_by) "
+        "SELECT id, 'controller', '2026-01-01T00:00:00.000000Z', 'x' FROM officers "
+        "WHERE username = 'handler1'"
+    )
     close_quietly(conn)
     with pytest.raises(StateMismatch, match="handler1"):
         world.login("handler1")
@@ -288,7 +349,7 @@ def test_a_row_changed_outside_the_application_is_caught(tmp_path: Path) -> None
 
 def test_normal_work_keeps_the_state_in_step(tmp_path: Path) -> None:
     """Every change through the services leaves nothing pending and the digest current."""
-    from cim_desktop.store import state
+    from cim_desktop.store.vault import state
 
     world = build(tmp_path / "vault", "ctrl", "handler1")
     _source_with_handler(world)
@@ -308,7 +369,7 @@ def test_normal_work_keeps_the_state_in_step(tmp_path: Path) -> None:
 def test_a_newest_row_without_state_starts_no_new_baseline(tmp_path: Path) -> None:
     """Someone with the key appends a row with no state, hoping the next row re-baselines
     (and so blesses) whatever the granting rows now hold."""
-    from cim_desktop.store.chain_format import row_hash
+    from cim_desktop.store.audit.chain_format import row_hash
 
     world = build(tmp_path / "vault", "handler1")
     key = world[ADMIN].vault_key
@@ -317,11 +378,26 @@ def test_a_newest_row_without_state_starts_no_new_baseline(tmp_path: Path) -> No
     conn.execute("UPDATE officers SET status = 'active' WHERE username = 'handler1'")
     conn.execute("DELETE FROM state_pending")  # and covers the edit's tracks
     seq, prev = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    fields = (seq + 1, "2026-11-28T05:00:00.000000Z", "system", "system", "system", "",
-              "verify", "vault", "", "{}", "", "ok")
-    conn.execute("INSERT INTO audit (seq, ts, user_id, username, role, session_id, action, "
-                 "entity_type, entity_id, detail, reason, outcome, prev_hash, hash) "
-                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (*fields, prev, row_hash(prev, fields)))
+    fields = (
+        seq + 1,
+        "2026-11-28T05:00:00.000000Z",
+        "system",
+        "system",
+        "system",
+        "",
+        "verify",
+        "vault",
+        "",
+        "{}",
+        "",
+        "ok",
+    )
+    conn.execute(
+        "INSERT INTO audit (seq, ts, user_id, username, role, session_id, action, "
+        "entity_type, entity_id, detail, reason, outcome, prev_hash, hash) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (*fields, prev, row_hash(prev, fields)),
+    )
     close_quietly(conn)
     for _ in range(2):  # the refusal is not undone by the rows written meanwhile
         with pytest.raises(StateMismatch, match="carries no state"):

@@ -16,15 +16,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cim_desktop.domain.access import ReviewKind, TeamRole
-from cim_desktop.domain.officer_rules import NewAccreditation, Particulars
-from cim_desktop.domain.officers import OfficerStatus
+from cim_desktop.domain.access.rules import ReviewKind, TeamRole
+from cim_desktop.domain.officers.model import OfficerStatus
+from cim_desktop.domain.officers.rules import NewAccreditation, Particulars
 from cim_desktop.domain.text import check_storable
 from cim_desktop.errors import InvalidInput, PermissionDenied, WrongCredentials
 from cim_desktop.security.slotfile import SlotFile
-from cim_desktop.services import accounts, associations, officers, policy, review, sources
+from cim_desktop.services.officers import accounts, associations
+from cim_desktop.services.officers import management as officers
+from cim_desktop.services.policy import settings as policy
+from cim_desktop.services.review import queue as review
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import create_vault, unlock
+from cim_desktop.services.sources import register as sources
+from cim_desktop.services.vault.lifecycle import create_vault, unlock
 from tests.access_world import World, build, password
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 
@@ -58,33 +62,66 @@ def _head(session: Session) -> int:
 
 Case = Callable[[World, str], object]
 CASES: dict[str, tuple[str, Case]] = {
-    "identity field": ("Full name", lambda w, u: sources.update_identity(
-        w["keeper"], u, {"full_name": BAD, "address": "7 Hidden Row"}, REASON)),
-    "identity reason": ("Reason", lambda w, u: sources.update_identity(
-        w["keeper"], u, {"full_name": "Jane Sealed"}, BAD)),
+    "identity field": (
+        "Full name",
+        lambda w, u: sources.update_identity(
+            w["keeper"], u, {"full_name": BAD, "address": "7 Hidden Row"}, REASON
+        ),
+    ),
+    "identity reason": (
+        "Reason",
+        lambda w, u: sources.update_identity(w["keeper"], u, {"full_name": "Jane Sealed"}, BAD),
+    ),
     "view reason": ("Reason", lambda w, u: sources.view_identity(w["keeper"], u, BAD)),
     "pseudonym": ("Pseudonym", lambda w, u: sources.update_pseudonym(w["ctrl"], u, BAD)),
     "new source": ("Pseudonym", lambda w, u: sources.register_source(w["ctrl"], BAD)),
-    "officer name": ("Display name", lambda w, u: officers.update_particulars(
-        w[ADMIN], _officer_id(w, "handler1"), Particulars(BAD))),
-    "new officer name": ("Display name", lambda w, u: accounts.add_officer(
-        w[ADMIN], "newbie", "a long enough password", [], display_name=BAD)),
-    "new password": ("Password", lambda w, u: accounts.add_officer(
-        w[ADMIN], "newbie", "long enough " + BAD, [])),
-    "accreditation": ("Course", lambda w, u: officers.record_accreditation(
-        w[ADMIN], _officer_id(w, "handler1"), NewAccreditation(BAD, date(2024, 1, 5), 80.0))),
-    "status reason": ("Reason", lambda w, u: officers.set_status(
-        w[ADMIN], _officer_id(w, "handler1"), OfficerStatus.SUSPENDED, None, BAD)),
-    "declaration name": ("Name", lambda w, u: associations.declare(
-        w["handler1"], BAD, "cousin", date(2020, 1, 1))),
-    "declaration notes": ("Notes", lambda w, u: associations.declare(
-        w["handler1"], "Jane Sealed", "cousin", date(2020, 1, 1), BAD)),
-    "review note": ("Note", lambda w, u: review.sign_off(w["ctrl"], ReviewKind.DENIED, "1",
-                                                          BAD)),
-    "policy text": ("URN format", lambda w, u: policy.change(
-        w[ADMIN], "urn_format", "DSU-{number}" + BAD, None)),
-    "policy list": ("Ranks, lowest first", lambda w, u: policy.change(
-        w[ADMIN], "ranks", ("Constable", BAD), None)),
+    "officer name": (
+        "Display name",
+        lambda w, u: officers.update_particulars(
+            w[ADMIN], _officer_id(w, "handler1"), Particulars(BAD)
+        ),
+    ),
+    "new officer name": (
+        "Display name",
+        lambda w, u: accounts.add_officer(
+            w[ADMIN], "newbie", "a long enough password", [], display_name=BAD
+        ),
+    ),
+    "new password": (
+        "Password",
+        lambda w, u: accounts.add_officer(w[ADMIN], "newbie", "long enough " + BAD, []),
+    ),
+    "accreditation": (
+        "Course",
+        lambda w, u: officers.record_accreditation(
+            w[ADMIN], _officer_id(w, "handler1"), NewAccreditation(BAD, date(2024, 1, 5), 80.0)
+        ),
+    ),
+    "status reason": (
+        "Reason",
+        lambda w, u: officers.set_status(
+            w[ADMIN], _officer_id(w, "handler1"), OfficerStatus.SUSPENDED, None, BAD
+        ),
+    ),
+    "declaration name": (
+        "Name",
+        lambda w, u: associations.declare(w["handler1"], BAD, "cousin", date(2020, 1, 1)),
+    ),
+    "declaration notes": (
+        "Notes",
+        lambda w, u: associations.declare(
+            w["handler1"], "Jane Sealed", "cousin", date(2020, 1, 1), BAD
+        ),
+    ),
+    "review note": ("Note", lambda w, u: review.sign_off(w["ctrl"], ReviewKind.DENIED, "1", BAD)),
+    "policy text": (
+        "URN format",
+        lambda w, u: policy.change(w[ADMIN], "urn_format", "DSU-{number}" + BAD, None),
+    ),
+    "policy list": (
+        "Ranks, lowest first",
+        lambda w, u: policy.change(w[ADMIN], "ranks", ("Constable", BAD), None),
+    ),
 }
 
 
@@ -110,8 +147,7 @@ def test_a_refusal_with_an_unstorable_reason_is_still_recorded(world: World, urn
     head = _head(handler)
     with pytest.raises(PermissionDenied):
         sources.view_identity(handler, urn, BAD)
-    (row,) = [r for r in handler.db.audit.page(after_seq=head, limit=10)
-              if r.action == "denied"]
+    (row,) = [r for r in handler.db.audit.page(after_seq=head, limit=10) if r.action == "denied"]
     assert row.entity_id == urn and row.reason == ""
     assert json.loads(row.detail)["reason"].startswith("not recorded")
 
@@ -124,11 +160,15 @@ def test_a_lone_surrogate_password_is_a_wrong_password(world: World) -> None:
     unlock(world.root, "ctrl", password("ctrl"), world.keyring).close()
 
 
-def test_a_new_vault_with_an_unstorable_unit_name_is_refused(tmp_path: Path,
-                                                            world: World) -> None:
+def test_a_new_vault_with_an_unstorable_unit_name_is_refused(tmp_path: Path, world: World) -> None:
     with pytest.raises(InvalidInput, match=r"^Unit name: "):
-        create_vault(tmp_path / "v", unit_name="DSU " + BAD, admin_username=ADMIN,
-                     admin_password=ADMIN_PASSWORD, keyring=world.keyring)
+        create_vault(
+            tmp_path / "v",
+            unit_name="DSU " + BAD,
+            admin_username=ADMIN,
+            admin_password=ADMIN_PASSWORD,
+            keyring=world.keyring,
+        )
     assert not (tmp_path / "v").exists()
 
 
@@ -158,24 +198,48 @@ def test_bytes_that_are_not_text_on_the_command_line(tmp_path: Path) -> None:
     """Undecodable bytes in an argument or on standard input (decoded with surrogateescape)
     are a one-line user error, exit 2; before, an internal error, exit 3."""
     env = dict(os.environ)
-    env.update(PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
-               CIM_TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
-               CIM_HOME=str(tmp_path / "home"), LC_ALL="C.UTF-8",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
+    env.update(
+        PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
+        CIM_TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
+        CIM_HOME=str(tmp_path / "home"),
+        LC_ALL="C.UTF-8",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+    )
 
     def cim(*argv: str, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run([sys.executable, "-m", "cim_desktop.cli", *argv], input=stdin,
-                              capture_output=True, env=env, timeout=120, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "cim_desktop.cli.app", *argv],
+            input=stdin,
+            capture_output=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
 
     pw = ADMIN_PASSWORD.encode()
-    assert cim("init", "--unit", UNIT, "--admin", ADMIN, "--password-stdin",
-               stdin=pw + b"\n").returncode == 0
+    assert (
+        cim(
+            "init", "--unit", UNIT, "--admin", ADMIN, "--password-stdin", stdin=pw + b"\n"
+        ).returncode
+        == 0
+    )
     # "\udcff" reaches the child's argv as the single byte 0xff.
-    added = cim("user", "add", "bob", "--display-name", "Bob \udcff", "--user", ADMIN,
-                "--password-stdin", stdin=pw + b"\nbobs temporary password\n")
+    added = cim(
+        "user",
+        "add",
+        "bob",
+        "--display-name",
+        "Bob \udcff",
+        "--user",
+        ADMIN,
+        "--password-stdin",
+        stdin=pw + b"\nbobs temporary password\n",
+    )
     assert (added.returncode, added.stdout) == (2, b"")
-    assert added.stderr.splitlines() == [b"cim: error: Display name: contains a character "
-                                         b"that is not valid text (an unpaired surrogate); "
-                                         b"retype it."]
+    assert added.stderr.splitlines() == [
+        b"cim: error: Display name: contains a character "
+        b"that is not valid text (an unpaired surrogate); "
+        b"retype it."
+    ]
     wrong = cim("doctor", "--user", ADMIN, "--password-stdin", stdin=pw + b"\xff\n")
     assert (wrong.returncode, wrong.stderr) == (2, b"cim: error: Wrong username or password.\n")

@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 
 from cim_desktop.errors import CimError
 from cim_desktop.security.slotfile import SlotFile
-from cim_desktop.store import checkpoints
-from cim_desktop.store.checkpoints import load_public_key
+from cim_desktop.store.audit import checkpoints
+from cim_desktop.store.audit.checkpoints import load_public_key
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 from tests.file_mutations import Mutation, any_mutation, byte_level
 
@@ -56,10 +56,13 @@ class Pristine:
 
 def _env(base: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
-               CIM_TEST_KEYRING_FILE=str(base / "keyring.json"), CIM_HOME=str(base / "home"),
-               CIM_ARGON2_PROFILE="floor",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
+    env.update(
+        PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
+        CIM_TEST_KEYRING_FILE=str(base / "keyring.json"),
+        CIM_HOME=str(base / "home"),
+        CIM_ARGON2_PROFILE="floor",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+    )
     return env
 
 
@@ -77,28 +80,55 @@ class Ran:
 
 def _cim(base: Path, *argv: str, stdin: str = "") -> Ran:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "cim_desktop.cli", *argv], input=stdin,
-                          capture_output=True, text=True, env=_env(base), timeout=60,
-                          check=False, preexec_fn=_cap_memory)
+    done = subprocess.run(
+        [sys.executable, "-m", "cim_desktop.cli.app", *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=_env(base),
+        timeout=60,
+        check=False,
+        preexec_fn=_cap_memory,
+    )
     return Ran(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
 
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
     base = tmp_path_factory.mktemp("pristine")
-    ran = _cim(base, "init", "--unit", UNIT, "--admin", ADMIN, "--password-stdin",
-               stdin=ADMIN_PASSWORD + "\n")
+    ran = _cim(
+        base,
+        "init",
+        "--unit",
+        UNIT,
+        "--admin",
+        ADMIN,
+        "--password-stdin",
+        stdin=ADMIN_PASSWORD + "\n",
+    )
     assert ran.code == 0, ran.err
     # A failed login leaves a pending event, so the file has every part worth damaging.
-    assert _cim(base, "doctor", "--user", ADMIN, "--password-stdin",
-                stdin="not the password\n").code == 2
-    assert _cim(base, "doctor", "--user", ADMIN, "--password-stdin",
-                stdin=ADMIN_PASSWORD + "\n").code == 0  # signs a checkpoint at logout
-    assert _cim(base, "doctor", "--user", "nobody", "--password-stdin",
-                stdin="not the password\n").code == 2
+    assert (
+        _cim(base, "doctor", "--user", ADMIN, "--password-stdin", stdin="not the password\n").code
+        == 2
+    )
+    assert (
+        _cim(base, "doctor", "--user", ADMIN, "--password-stdin", stdin=ADMIN_PASSWORD + "\n").code
+        == 0
+    )  # signs a checkpoint at logout
+    assert (
+        _cim(
+            base, "doctor", "--user", "nobody", "--password-stdin", stdin="not the password\n"
+        ).code
+        == 2
+    )
     home = base / "home"
-    return Pristine(base, (home / "vault.keys").read_bytes(),
-                    (home / "checkpoints.jsonl").read_bytes(), (home / "vault.pub").read_bytes())
+    return Pristine(
+        base,
+        (home / "vault.keys").read_bytes(),
+        (home / "checkpoints.jsonl").read_bytes(),
+        (home / "vault.pub").read_bytes(),
+    )
 
 
 @pytest.fixture
@@ -132,21 +162,45 @@ def _same_json(a: bytes, b: bytes) -> bool:
 
 def _raw(pem: bytes) -> bytes | None:
     key = load_public_key(pem)
-    return None if key is None else key.public_bytes(serialization.Encoding.Raw,
-                                                     serialization.PublicFormat.Raw)
+    return (
+        None
+        if key is None
+        else key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
 
 
 def _run(base: Path, command: str, extra: tuple[str, ...] = ()) -> Ran:
-    return _cim(base, *COMMANDS[command], *extra, "--user", ADMIN, "--password-stdin",
-                stdin=ADMIN_PASSWORD + "\n")
+    return _cim(
+        base,
+        *COMMANDS[command],
+        *extra,
+        "--user",
+        ADMIN,
+        "--password-stdin",
+        stdin=ADMIN_PASSWORD + "\n",
+    )
 
 
-_SUBPROCESS = settings(max_examples=SUBPROCESS_EXAMPLES, deadline=None, derandomize=True,
-                       suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                              HealthCheck.too_slow, HealthCheck.data_too_large])
-_IN_PROCESS = settings(max_examples=IN_PROCESS_EXAMPLES, deadline=None, derandomize=True,
-                       suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                              HealthCheck.too_slow, HealthCheck.data_too_large])
+_SUBPROCESS = settings(
+    max_examples=SUBPROCESS_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+_IN_PROCESS = settings(
+    max_examples=IN_PROCESS_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 
 
 # -- through the real cim ------------------------------------------------------------------
@@ -237,9 +291,7 @@ def test_the_public_key_loader_never_raises(pristine: Pristine, data: st.DataObj
     load_public_key(mutation.data)
 
 
-def test_a_tampered_vault_keys_gives_one_line_and_exit_1(
-    pristine: Pristine, scratch: Path
-) -> None:
+def test_a_tampered_vault_keys_gives_one_line_and_exit_1(pristine: Pristine, scratch: Path) -> None:
     base = _fresh_copy(pristine, scratch)
     doc = json.loads(pristine.keys)
     doc["lockout_policy"]["max_failures"] = 20  # within bounds: only the MAC can tell

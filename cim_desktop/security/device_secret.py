@@ -54,7 +54,8 @@ class DeviceSecretStore:
         module = type(backend).__module__
         chained = getattr(backend, "backends", None)
         if module.startswith(_REFUSED_MODULE_PREFIXES) or (
-                chained is not None and not list(chained)):
+            chained is not None and not list(chained)
+        ):
             raise NoUsableKeyring(keyring_check.message(Problem.MISSING))
 
     def problem(self) -> Problem | None:
@@ -119,8 +120,9 @@ class DeviceSecretStore:
         except keyring.errors.NoKeyringError:
             raise KeyringUnavailable("no keyring backend is available") from None
         except keyring.errors.KeyringError as exc:
-            raise KeyringUnavailable(f"the keyring refused to store the secret "
-                                     f"({type(exc).__name__})") from None
+            raise KeyringUnavailable(
+                f"the keyring refused to store the secret ({type(exc).__name__})"
+            ) from None
         # Read it back: a backend that accepts and drops writes must not leave a vault that
         # nobody can open.
         if self.get(vault_id) != secret:

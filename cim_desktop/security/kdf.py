@@ -49,10 +49,15 @@ class KdfParams:
     def check(self) -> None:
         if self.memory_kib < FLOOR_MEMORY_KIB or self.iterations < FLOOR_ITERATIONS:
             raise VaultCorrupt("A key slot uses Argon2id parameters below the required floor.")
-        if (self.memory_kib > MAX_MEMORY_KIB or not 1 <= self.lanes <= MAX_LANES
-                or self.iterations > MAX_ITERATIONS):
-            raise VaultCorrupt("A key slot has implausible Argon2id parameters (at most 1 GiB, "
-                               f"{MAX_ITERATIONS} passes and {MAX_LANES} lanes).")
+        if (
+            self.memory_kib > MAX_MEMORY_KIB
+            or not 1 <= self.lanes <= MAX_LANES
+            or self.iterations > MAX_ITERATIONS
+        ):
+            raise VaultCorrupt(
+                "A key slot has implausible Argon2id parameters (at most 1 GiB, "
+                f"{MAX_ITERATIONS} passes and {MAX_LANES} lanes)."
+            )
         if not SALT_BYTES <= len(self.salt) <= MAX_SALT_BYTES:
             raise VaultCorrupt("A key slot has a salt of the wrong length.")
 

@@ -22,27 +22,37 @@ class Problem(Enum):
 
 _WHAT = {
     Problem.MISSING: "There is no secure keyring available on this workstation. The vault keeps "
-                     "its device secret in the operating system's password store, so it cannot "
-                     "be created or opened without one.",
+    "its device secret in the operating system's password store, so it cannot "
+    "be created or opened without one.",
     Problem.LOCKED: "This workstation's keyring is locked, so the vault's device secret cannot "
-                    "be read or stored.",
+    "be read or stored.",
     Problem.FAILED: "This workstation's keyring did not answer, so the vault's device secret "
-                    "cannot be read or stored.",
+    "cannot be read or stored.",
 }
 
-_GNOME = ("On GNOME the password store is GNOME Keyring (the Secret Service): install it "
-          "(sudo apt install gnome-keyring), log out and back in, and make sure the \"Login\" "
-          "keyring is unlocked (open Passwords and Keys and unlock it).")
-_KDE = ("On KDE the password store is KWallet: in System Settings, KDE Wallet, enable the "
-        "wallet subsystem, then open (unlock) the default wallet.")
-_WINDOWS = ("On Windows the password store is Credential Manager: log in to Windows with your "
-            "own account (not a temporary profile) and make sure the Credential Manager "
-            "service is running.")
-_MACOS = ("On macOS the password store is the Keychain: open Keychain Access, unlock the "
-          "\"login\" keychain, and allow cim-desktop when the Keychain asks.")
-_OTHER_LINUX = ("On Linux, run a password store that offers the Secret Service: GNOME Keyring "
-                "(sudo apt install gnome-keyring, then log out and back in, with the \"Login\" "
-                "keyring unlocked) or, on KDE, KWallet with the default wallet open.")
+_GNOME = (
+    "On GNOME the password store is GNOME Keyring (the Secret Service): install it "
+    '(sudo apt install gnome-keyring), log out and back in, and make sure the "Login" '
+    "keyring is unlocked (open Passwords and Keys and unlock it)."
+)
+_KDE = (
+    "On KDE the password store is KWallet: in System Settings, KDE Wallet, enable the "
+    "wallet subsystem, then open (unlock) the default wallet."
+)
+_WINDOWS = (
+    "On Windows the password store is Credential Manager: log in to Windows with your "
+    "own account (not a temporary profile) and make sure the Credential Manager "
+    "service is running."
+)
+_MACOS = (
+    "On macOS the password store is the Keychain: open Keychain Access, unlock the "
+    '"login" keychain, and allow cim-desktop when the Keychain asks.'
+)
+_OTHER_LINUX = (
+    "On Linux, run a password store that offers the Secret Service: GNOME Keyring "
+    '(sudo apt install gnome-keyring, then log out and back in, with the "Login" '
+    "keyring unlocked) or, on KDE, KWallet with the default wallet open."
+)
 
 
 def advice(platform: str | None = None, desktop: str | None = None) -> str:
@@ -64,5 +74,7 @@ def advice(platform: str | None = None, desktop: str | None = None) -> str:
 
 
 def message(problem: Problem, platform: str | None = None, desktop: str | None = None) -> str:
-    return (f"{_WHAT[problem]} To fix it: {advice(platform, desktop)} "
-            "Then try again. Nothing was created or changed.")
+    return (
+        f"{_WHAT[problem]} To fix it: {advice(platform, desktop)} "
+        "Then try again. Nothing was created or changed."
+    )

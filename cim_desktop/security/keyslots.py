@@ -112,15 +112,16 @@ def public_key(private: bytes) -> bytes:
 def _exchange(private: bytes, peer: bytes) -> bytes:
     try:
         return X25519PrivateKey.from_private_bytes(private).exchange(
-            X25519PublicKey.from_public_bytes(peer))
+            X25519PublicKey.from_public_bytes(peer)
+        )
     except ValueError:  # a malformed or low-order public key
         raise InvalidTag() from None
 
 
-def _kwrap_key(ephemeral_shared: bytes, static_shared: bytes, ephemeral_public: bytes,
-               recipient: bytes) -> bytes:
-    return hkdf(ephemeral_shared + static_shared,
-                _KWRAP_INFO + b"|" + ephemeral_public + recipient)
+def _kwrap_key(
+    ephemeral_shared: bytes, static_shared: bytes, ephemeral_public: bytes, recipient: bytes
+) -> bytes:
+    return hkdf(ephemeral_shared + static_shared, _KWRAP_INFO + b"|" + ephemeral_public + recipient)
 
 
 def _issue(recipient: bytes, static_shared: bytes, plaintext: bytes, ad: bytes) -> bytes:
@@ -130,8 +131,9 @@ def _issue(recipient: bytes, static_shared: bytes, plaintext: bytes, ad: bytes) 
         shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
     except ValueError:
         raise VaultCorrupt("A recorded slot public key is not a valid key.") from None
-    return eph_public + _seal(_kwrap_key(shared, static_shared, eph_public, recipient),
-                              plaintext, ad)
+    return eph_public + _seal(
+        _kwrap_key(shared, static_shared, eph_public, recipient), plaintext, ad
+    )
 
 
 def _redeem(private: bytes, issuer_public: bytes, blob: bytes, ad: bytes) -> bytes:
@@ -139,13 +141,18 @@ def _redeem(private: bytes, issuer_public: bytes, blob: bytes, ad: bytes) -> byt
     if len(blob) < KEY_BYTES + NONCE_BYTES + 16:
         raise InvalidTag()
     eph_public = blob[:KEY_BYTES]
-    key = _kwrap_key(_exchange(private, eph_public), _exchange(private, issuer_public),
-                     eph_public, public_key(private))
+    key = _kwrap_key(
+        _exchange(private, eph_public),
+        _exchange(private, issuer_public),
+        eph_public,
+        public_key(private),
+    )
     return _open(key, blob[KEY_BYTES:], ad)
 
 
-def issue_kwrap(recipient: bytes, issuer: bytes, secret: bytes, *, vault_id: str,
-                owner: str) -> bytes:
+def issue_kwrap(
+    recipient: bytes, issuer: bytes, secret: bytes, *, vault_id: str, owner: str
+) -> bytes:
     """Seal ``secret`` (K, or K || D for recovery) to ``recipient``'s public key as the
     vault's issuer. ``recipient`` must come from the database, never from the slot file."""
     try:
@@ -227,13 +234,24 @@ def _password_bytes(password: str) -> bytes:
     return password.encode("utf-8", "surrogatepass")
 
 
-def seal_user(keys: OfficerKeys, vault_key: bytes | None, device_secret: bytes, password: str,
-              *, vault_id: str, user_id: str, username: str,
-              kdf: KdfParams | None = None) -> UserSlot:
+def seal_user(
+    keys: OfficerKeys,
+    vault_key: bytes | None,
+    device_secret: bytes,
+    password: str,
+    *,
+    vault_id: str,
+    user_id: str,
+    username: str,
+    kdf: KdfParams | None = None,
+) -> UserSlot:
     """A slot for ``keys`` under ``password``; with ``vault_key`` also its kwrap."""
     kdf = kdf or KdfParams.fresh()
-    inner = _seal(_password_key(kdf, password), keys.private + keys.issuer_public,
-                  _ad(vault_id, user_id, "password"))
+    inner = _seal(
+        _password_key(kdf, password),
+        keys.private + keys.issuer_public,
+        _ad(vault_id, user_id, "password"),
+    )
     outer = _seal(_device_key(device_secret, vault_id), inner, _ad(vault_id, user_id, "device"))
     kwrap = None
     if vault_key is not None:
@@ -258,8 +276,16 @@ def wrap_for_user(
 
     The caller records ``public_key(private)`` in the database, where re-keying reads it."""
     keys = OfficerKeys(private or new_private_key(), issuer_public)
-    return seal_user(keys, vault_key, device_secret, password, vault_id=vault_id,
-                     user_id=user_id, username=username, kdf=kdf)
+    return seal_user(
+        keys,
+        vault_key,
+        device_secret,
+        password,
+        vault_id=vault_id,
+        user_id=user_id,
+        username=username,
+        kdf=kdf,
+    )
 
 
 def _peel_device_layer(slot: UserSlot, device_secret: bytes, vault_id: str) -> bytes:
@@ -272,13 +298,15 @@ def _peel_device_layer(slot: UserSlot, device_secret: bytes, vault_id: str) -> b
         ) from None
 
 
-def open_officer_keys(slot: UserSlot, device_secret: bytes, password: str, *,
-                      vault_id: str) -> OfficerKeys:
+def open_officer_keys(
+    slot: UserSlot, device_secret: bytes, password: str, *, vault_id: str
+) -> OfficerKeys:
     """The officer's key pair: proves the password, whether or not the slot is enabled."""
     inner = _peel_device_layer(slot, device_secret, vault_id)
     try:
-        plain = _open(_password_key(slot.kdf, password), inner,
-                      _ad(vault_id, slot.user_id, "password"))
+        plain = _open(
+            _password_key(slot.kdf, password), inner, _ad(vault_id, slot.user_id, "password")
+        )
     except InvalidTag:
         raise WrongCredentials() from None
     if len(plain) != 2 * KEY_BYTES:
@@ -291,11 +319,11 @@ def redeem_user(slot: UserSlot, keys: OfficerKeys, *, vault_id: str) -> bytes:
     if slot.kwrap is None:
         raise SlotDisabled()
     try:
-        key = _redeem(keys.private, keys.issuer_public, slot.kwrap,
-                      _ad(vault_id, slot.user_id, "kwrap"))
+        key = _redeem(
+            keys.private, keys.issuer_public, slot.kwrap, _ad(vault_id, slot.user_id, "kwrap")
+        )
     except InvalidTag:
-        raise VaultCorrupt("The key-slot file is damaged (a key slot does not open).") \
-            from None
+        raise VaultCorrupt("The key-slot file is damaged (a key slot does not open).") from None
     if len(key) != KEY_BYTES:
         raise VaultCorrupt("The key-slot file is damaged (bad key length).")
     return key
@@ -306,8 +334,9 @@ def unwrap_user(slot: UserSlot, device_secret: bytes, password: str, *, vault_id
     return redeem_user(slot, keys, vault_id=vault_id)
 
 
-def unwrap_user_with_signer(slot: UserSlot, device_secret: bytes, password: str, *,
-                            vault_id: str) -> tuple[bytes, bytes]:
+def unwrap_user_with_signer(
+    slot: UserSlot, device_secret: bytes, password: str, *, vault_id: str
+) -> tuple[bytes, bytes]:
     """(vault key, key sealing this officer's signing key); one Argon2id run for both."""
     keys = open_officer_keys(slot, device_secret, password, vault_id=vault_id)
     return redeem_user(slot, keys, vault_id=vault_id), signer_key_for(keys, vault_id)
@@ -324,8 +353,9 @@ def seal_signing_key(signer_key: bytes, private: bytes, *, vault_id: str, user_i
     return _seal(signer_key, private, _ad(vault_id, user_id, "checkpoint-signing-key"))
 
 
-def open_signing_key(signer_key: bytes, sealed: bytes, *, vault_id: str,
-                     user_id: str) -> bytes | None:
+def open_signing_key(
+    signer_key: bytes, sealed: bytes, *, vault_id: str, user_id: str
+) -> bytes | None:
     """The raw private key, or None when it does not open (another key pair)."""
     try:
         private = _open(signer_key, sealed, _ad(vault_id, user_id, "checkpoint-signing-key"))
@@ -351,16 +381,21 @@ class RecoverySlot:
     kwrap: bytes  # K || D sealed to the recovery public key
 
     def to_json(self) -> dict[str, Any]:
-        return {"v": SLOT_VERSION, "kdf": self.kdf.to_json(), "wrapped": _b64(self.wrapped),
-                "kwrap": _b64(self.kwrap)}
+        return {
+            "v": SLOT_VERSION,
+            "kdf": self.kdf.to_json(),
+            "wrapped": _b64(self.wrapped),
+            "kwrap": _b64(self.kwrap),
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> RecoverySlot:
         try:
             if data["v"] != SLOT_VERSION:
                 raise VaultCorrupt("The key-slot file holds a slot of an unsupported version.")
-            return cls(KdfParams.from_json(data["kdf"]), _unb64(data["wrapped"]),
-                       _unb64(data["kwrap"]))
+            return cls(
+                KdfParams.from_json(data["kdf"]), _unb64(data["wrapped"]), _unb64(data["kwrap"])
+            )
         except (KeyError, TypeError):
             raise VaultCorrupt("The key-slot file is damaged (bad recovery slot).") from None
 
@@ -381,11 +416,16 @@ def _recovery_key(kdf: KdfParams, code_secret: bytes) -> bytes:
     return hkdf(kdf.stretch(code_secret), _RECOVERY_INFO)
 
 
-def _recovery_kwrap(private: bytes, issuer_public: bytes, vault_key: bytes,
-                    device_secret: bytes, vault_id: str) -> bytes:
+def _recovery_kwrap(
+    private: bytes, issuer_public: bytes, vault_key: bytes, device_secret: bytes, vault_id: str
+) -> bytes:
     static = _exchange(private, issuer_public)
-    return _issue(public_key(private), static, vault_key + device_secret,
-                  _ad(vault_id, _RECOVERY_OWNER, "kwrap"))
+    return _issue(
+        public_key(private),
+        static,
+        vault_key + device_secret,
+        _ad(vault_id, _RECOVERY_OWNER, "kwrap"),
+    )
 
 
 def wrap_recovery(
@@ -403,8 +443,11 @@ def wrap_recovery(
     The caller records ``public_key(private)`` in the database, where re-keying reads it."""
     kdf = kdf or KdfParams.fresh()
     private = private or new_private_key()
-    wrapped = _seal(_recovery_key(kdf, code_secret), private + issuer_public,
-                    _ad(vault_id, _RECOVERY_OWNER, "recovery"))
+    wrapped = _seal(
+        _recovery_key(kdf, code_secret),
+        private + issuer_public,
+        _ad(vault_id, _RECOVERY_OWNER, "recovery"),
+    )
     kwrap = _recovery_kwrap(private, issuer_public, vault_key, device_secret, vault_id)
     return RecoverySlot(kdf, wrapped, kwrap)
 
@@ -412,19 +455,24 @@ def wrap_recovery(
 def open_recovery(slot: RecoverySlot, code_secret: bytes, *, vault_id: str) -> RecoveryKeys:
     """Everything the recovery code opens, or ``RecoveryCodeInvalid``."""
     try:
-        plain = _open(_recovery_key(slot.kdf, code_secret), slot.wrapped,
-                      _ad(vault_id, _RECOVERY_OWNER, "recovery"))
+        plain = _open(
+            _recovery_key(slot.kdf, code_secret),
+            slot.wrapped,
+            _ad(vault_id, _RECOVERY_OWNER, "recovery"),
+        )
     except InvalidTag:
         raise RecoveryCodeInvalid("That recovery code does not open this vault.") from None
     if len(plain) != 2 * KEY_BYTES:
         raise VaultCorrupt("The key-slot file is damaged (bad recovery slot length).")
     private, issuer_public = plain[:KEY_BYTES], plain[KEY_BYTES:]
     try:
-        secrets = _redeem(private, issuer_public, slot.kwrap,
-                          _ad(vault_id, _RECOVERY_OWNER, "kwrap"))
+        secrets = _redeem(
+            private, issuer_public, slot.kwrap, _ad(vault_id, _RECOVERY_OWNER, "kwrap")
+        )
     except InvalidTag:
-        raise VaultCorrupt("The key-slot file is damaged (the recovery slot does not open).") \
-            from None
+        raise VaultCorrupt(
+            "The key-slot file is damaged (the recovery slot does not open)."
+        ) from None
     if len(secrets) != 2 * KEY_BYTES:
         raise VaultCorrupt("The key-slot file is damaged (bad recovery slot length).")
     return RecoveryKeys(secrets[:KEY_BYTES], secrets[KEY_BYTES:], private, issuer_public)
@@ -438,16 +486,35 @@ def unwrap_recovery(
     return keys.vault_key, keys.device_secret
 
 
-def reseat_recovery(slot: RecoverySlot, keys: RecoveryKeys, device_secret: bytes, *,
-                    vault_id: str) -> RecoverySlot:
+def reseat_recovery(
+    slot: RecoverySlot, keys: RecoveryKeys, device_secret: bytes, *, vault_id: str
+) -> RecoverySlot:
     """The recovery slot after recovery seated a new device secret (code holder's side)."""
-    return replace(slot, kwrap=_recovery_kwrap(keys.private, keys.issuer_public,
-                                               keys.vault_key, device_secret, vault_id))
+    return replace(
+        slot,
+        kwrap=_recovery_kwrap(
+            keys.private, keys.issuer_public, keys.vault_key, device_secret, vault_id
+        ),
+    )
 
 
-def reissue_recovery(slot: RecoverySlot, recovery_public: bytes, issuer: bytes,
-                     vault_key: bytes, device_secret: bytes, *,
-                     vault_id: str) -> RecoverySlot:
+def reissue_recovery(
+    slot: RecoverySlot,
+    recovery_public: bytes,
+    issuer: bytes,
+    vault_key: bytes,
+    device_secret: bytes,
+    *,
+    vault_id: str,
+) -> RecoverySlot:
     """The recovery slot for a new K (re-keying), without the recovery code."""
-    return replace(slot, kwrap=issue_kwrap(recovery_public, issuer, vault_key + device_secret,
-                                           vault_id=vault_id, owner=_RECOVERY_OWNER))
+    return replace(
+        slot,
+        kwrap=issue_kwrap(
+            recovery_public,
+            issuer,
+            vault_key + device_secret,
+            vault_id=vault_id,
+            owner=_RECOVERY_OWNER,
+        ),
+    )

@@ -13,13 +13,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from cim_desktop.domain.audit import Action
+from cim_desktop.domain.audit.rows import Action
 from cim_desktop.domain.clock import iso_utc, parse_iso_utc, utc_now
 from cim_desktop.security.safe_json import int_in, text_ok
 
 MAX_PENDING_EVENTS = 1_000
-PENDING_ACTIONS = frozenset({Action.FAILED_LOGIN, Action.ACCOUNT_LOCKED,
-                             Action.RESTORE_REFUSED, Action.RECOVERY_REFUSED})
+PENDING_ACTIONS = frozenset(
+    {Action.FAILED_LOGIN, Action.ACCOUNT_LOCKED, Action.RESTORE_REFUSED, Action.RECOVERY_REFUSED}
+)
 _EVENT_KEYS = frozenset({"event_id", "action", "user_id", "username", "occurred_at", "detail"})
 _EVENT_ID = re.compile(r"[0-9a-f]{32}")
 # The detail a pending event may carry, each with its bound: text length or integer range.

@@ -86,8 +86,12 @@ def loads(raw: bytes, *, max_bytes: int, max_depth: int, what: str) -> Any:
 
 def text_ok(value: Any, max_len: int, *, empty: bool = True) -> bool:
     """A str of printable characters (no controls, no lone surrogates) within ``max_len``."""
-    return (isinstance(value, str) and len(value) <= max_len and (empty or bool(value))
-            and value.isprintable())
+    return (
+        isinstance(value, str)
+        and len(value) <= max_len
+        and (empty or bool(value))
+        and value.isprintable()
+    )
 
 
 def int_in(value: Any, low: int, high: int) -> bool:

@@ -22,8 +22,8 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from cim_desktop.domain.clock import iso_utc, parse_iso_utc
-from cim_desktop.domain.lockout import LockoutPolicy
-from cim_desktop.domain.policy import BY_KEY
+from cim_desktop.domain.officers.lockout import LockoutPolicy
+from cim_desktop.domain.policy.settings import BY_KEY
 from cim_desktop.errors import InvalidInput, VaultBusy, VaultCorrupt, VaultTampered
 from cim_desktop.security import safe_json
 from cim_desktop.security.atomic import atomic_write
@@ -50,8 +50,14 @@ MAX_DROPPED = 10**12
 _MAC_INFO = b"cim-desktop/v1/slotfile-mac|"
 _USERNAME = re.compile(r"[\w.-]{2,64}")
 
-__all__ = ["FORMAT_VERSION", "MAX_PENDING_EVENTS", "Lockout", "SlotFile", "check_username",
-           "exclusive"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_PENDING_EVENTS",
+    "Lockout",
+    "SlotFile",
+    "check_username",
+    "exclusive",
+]
 
 
 def _mac_key(device_secret: bytes, vault_id: str) -> bytes:
@@ -74,8 +80,10 @@ def _lockout_bounds(key: str) -> tuple[int, int]:
 
 def check_lockout_policy(policy: LockoutPolicy) -> LockoutPolicy:
     """The lockout settings within the bounds the policy table declares; else ValueError."""
-    if not (int_in(policy.max_failures, *_lockout_bounds("lockout_max_failures"))
-            and int_in(policy.window_minutes, *_lockout_bounds("lockout_window_minutes"))):
+    if not (
+        int_in(policy.max_failures, *_lockout_bounds("lockout_max_failures"))
+        and int_in(policy.window_minutes, *_lockout_bounds("lockout_window_minutes"))
+    ):
         raise ValueError("lockout settings out of bounds")
     return policy
 
@@ -186,23 +194,27 @@ class SlotFile:
             with path.open("rb") as handle:
                 raw = handle.read(MAX_FILE_BYTES + 1)
         except FileNotFoundError:
-            raise VaultCorrupt(f"The key-slot file {path.name} is missing beside the vault.") \
-                from None
+            raise VaultCorrupt(
+                f"The key-slot file {path.name} is missing beside the vault."
+            ) from None
         return cls.parse(raw, path.name, require_mac=require_mac)
 
     @classmethod
-    def parse(cls, raw: bytes, name: str = "vault.keys", *,
-              require_mac: bool = True) -> SlotFile:
+    def parse(cls, raw: bytes, name: str = "vault.keys", *, require_mac: bool = True) -> SlotFile:
         """Read a key-slot file, checking every field and bound but not yet the MAC (that
         needs the device secret: ``verify``). ``require_mac=False`` also reads a file
         without one (recovery, which reports it; a backup manifest, which is signed)."""
-        data = safe_json.loads(raw, max_bytes=MAX_FILE_BYTES, max_depth=MAX_DEPTH,
-                               what=f"The key-slot file {name}")
+        data = safe_json.loads(
+            raw, max_bytes=MAX_FILE_BYTES, max_depth=MAX_DEPTH, what=f"The key-slot file {name}"
+        )
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise VaultCorrupt(f"{name} is not a cim-desktop key-slot file.")
         version, mac = data.get("version"), data.get("mac")
-        sealed = version == FORMAT_VERSION and isinstance(mac, str) \
+        sealed = (
+            version == FORMAT_VERSION
+            and isinstance(mac, str)
             and re.fullmatch(r"[0-9a-f]{64}", mac) is not None
+        )
         if not sealed and (require_mac or version not in (1, FORMAT_VERSION)):
             if version not in (1, FORMAT_VERSION):
                 raise VaultCorrupt(f"{name} has an unsupported format version.")
@@ -225,8 +237,8 @@ class SlotFile:
         for entry in data["users"]:
             # Checked here as well as in the slot: these strings reach messages and rows.
             if not text_ok(entry["user_id"], 64, empty=False) or not (
-                    isinstance(entry["username"], str)
-                    and _USERNAME.fullmatch(entry["username"])):
+                isinstance(entry["username"], str) and _USERNAME.fullmatch(entry["username"])
+            ):
                 raise ValueError("user")
         users = {u.user_id: u for u in (UserSlot.from_json(e) for e in data["users"])}
         if len(users) != len(data["users"]):
@@ -258,7 +270,8 @@ class SlotFile:
             lockouts=lockouts,
             pending_events=check_events(data["pending_events"], names),
             lockout_policy=check_lockout_policy(
-                LockoutPolicy(policy["max_failures"], policy["window_minutes"])),
+                LockoutPolicy(policy["max_failures"], policy["window_minutes"])
+            ),
             pending_dropped=dropped,
             memory_security=memory_security,
         )
@@ -294,7 +307,5 @@ def exclusive(path: Path, timeout: float | None = None) -> Iterator[None]:
 def check_username(username: str) -> str:
     name = username.strip()
     if not 2 <= len(name) <= 64 or not all(ch.isalnum() or ch in "._-" for ch in name):
-        raise InvalidInput(
-            "A username is 2 to 64 letters, digits, dots, hyphens or underscores."
-        )
+        raise InvalidInput("A username is 2 to 64 letters, digits, dots, hyphens or underscores.")
     return name

@@ -14,17 +14,17 @@ from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from cim_desktop.domain.audit import Action, AuditEvent, AuditRow, Outcome
+from cim_desktop.domain.audit.rows import Action, AuditEvent, AuditRow, Outcome
 from cim_desktop.domain.clock import iso_utc, utc_now
-from cim_desktop.domain.officers import Officer
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.model import Officer
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import PermissionDenied
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import signing_keys
-from cim_desktop.services.paths import VaultPaths
-from cim_desktop.store import checkpoints
-from cim_desktop.store.audit_chain import Actor
-from cim_desktop.store.checkpoints import Checkpoint
+from cim_desktop.services.vault import signing_keys
+from cim_desktop.services.vault.paths import VaultPaths
+from cim_desktop.store.audit import checkpoints
+from cim_desktop.store.audit.chain import Actor
+from cim_desktop.store.audit.checkpoints import Checkpoint
 from cim_desktop.store.database import VaultDatabase
 
 T = TypeVar("T")
@@ -52,8 +52,9 @@ class Session:
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.officer.id, self.officer.username, self.officer.primary_role,
-                     self.session_id)
+        return Actor(
+            self.officer.id, self.officer.username, self.officer.primary_role, self.session_id
+        )
 
     def actor_as(self, role: Role) -> Actor:
         return Actor(self.officer.id, self.officer.username, role.value, self.session_id)
@@ -74,8 +75,7 @@ class Session:
         with self.db.transaction():
             return self.db.audit.append(actor, event)
 
-    def audited_read(self, event: AuditEvent, read: Callable[[], T],
-                     role: Role | None = None) -> T:
+    def audited_read(self, event: AuditEvent, read: Callable[[], T], role: Role | None = None) -> T:
         """Read, then commit the audit row; if the row cannot be written the data is withheld."""
         self._check_open()
         actor = self.actor_as(role) if role else self.actor
@@ -84,14 +84,22 @@ class Session:
             self.db.audit.append(actor, event)
         return result
 
-    def require(self, roles: frozenset[Role] | set[Role], action: str, entity_type: str = "",
-                entity_id: str = "") -> Role:
+    def require(
+        self,
+        roles: frozenset[Role] | set[Role],
+        action: str,
+        entity_type: str = "",
+        entity_id: str = "",
+    ) -> Role:
         """Return the role the officer acts in, or audit the denial and raise."""
         for role in Role:
             if role in roles and self.officer.has(role):
                 return role
-        self.record(AuditEvent(Action.DENIED, entity_type, entity_id,
-                               {"attempted": action}, outcome=Outcome.DENIED))
+        self.record(
+            AuditEvent(
+                Action.DENIED, entity_type, entity_id, {"attempted": action}, outcome=Outcome.DENIED
+            )
+        )
         needed = ", ".join(sorted(r.label for r in roles))
         raise PermissionDenied(f"You are not permitted to {action}. It needs the role: {needed}.")
 
@@ -111,8 +119,14 @@ class Session:
         if self.signer is None:
             raise PermissionDenied("This session has no checkpoint-signing key.")
         seq, head = self.db.audit.head()
-        cp = Checkpoint(self.vault_id, seq, head, iso_utc(utc_now()), self.officer.id,
-                        signing_keys.public_bytes(self.signer)).signed(self.signer)
+        cp = Checkpoint(
+            self.vault_id,
+            seq,
+            head,
+            iso_utc(utc_now()),
+            self.officer.id,
+            signing_keys.public_bytes(self.signer),
+        ).signed(self.signer)
         checkpoints.append(self.paths.checkpoints, cp)
         return cp
 

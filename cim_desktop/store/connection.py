@@ -50,6 +50,7 @@ class Connection(Protocol):
     def backup(self, target: Connection) -> None: ...
     def close(self) -> None: ...
 
+
 _PRAGMAS = (
     "PRAGMA foreign_keys = ON",
     "PRAGMA journal_mode = WAL",
@@ -215,8 +216,14 @@ def connect(
 
 def read_pragmas(conn: Connection) -> dict[str, str]:
     values: dict[str, str] = {}
-    for name in (*_EXPECTED, "cipher_memory_security", "cipher_version", "cipher_provider",
-                 "user_version", "cache_size"):
+    for name in (
+        *_EXPECTED,
+        "cipher_memory_security",
+        "cipher_version",
+        "cipher_provider",
+        "user_version",
+        "cache_size",
+    ):
         row = conn.execute(f"PRAGMA {name}").fetchone()
         values[name] = "" if row is None else str(row[0])
     return values
@@ -235,8 +242,9 @@ def check_pragmas(conn: Connection, *, memory_security: bool) -> None:
     wrong = [f"{k}={values[k]!r}" for k, want in wanted.items() if values[k].lower() != want]
     if wrong:
         raise UnsafeEnvironment(
-            "The encrypted database engine is not configured safely (" + ", ".join(wrong) +
-            "); cim-desktop will not run."
+            "The encrypted database engine is not configured safely ("
+            + ", ".join(wrong)
+            + "); cim-desktop will not run."
         )
     if sqlcipher_version(conn) < PINNED_SQLCIPHER:
         pinned = ".".join(map(str, PINNED_SQLCIPHER))

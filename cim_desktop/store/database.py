@@ -6,12 +6,11 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from cim_desktop.domain.audit import ChainReport
+from cim_desktop.domain.audit.rows import ChainReport
 from cim_desktop.domain.clock import utc_now
 from cim_desktop.errors import CimError, VaultCorrupt, VaultTooNew
-from cim_desktop.store import schema, state
-from cim_desktop.store.audit_chain import AuditChain
-from cim_desktop.store.chain_walk import walk_file
+from cim_desktop.store.audit.chain import AuditChain
+from cim_desktop.store.audit.chain_walk import walk_file
 from cim_desktop.store.connection import (
     Connection,
     DatabaseError,
@@ -22,7 +21,9 @@ from cim_desktop.store.connection import (
     read_pragmas,
 )
 from cim_desktop.store.meta import MetaRepository
-from cim_desktop.store.officers import OfficerRepository
+from cim_desktop.store.migrations import ladder as schema
+from cim_desktop.store.officers.accounts import OfficerRepository
+from cim_desktop.store.vault import state
 
 COUNTED_TABLES = ("officers", "officer_roles", "audit")
 # Up to this size every page's HMAC is checked at open (about 0.15 s at the limit here), so a
@@ -162,8 +163,9 @@ class VaultDatabase:
                 for t in COUNTED_TABLES
             }
 
-    def verify_chain(self, key: bytes,
-                     progress: Callable[[int], None] | None = None) -> ChainReport:
+    def verify_chain(
+        self, key: bytes, progress: Callable[[int], None] | None = None
+    ) -> ChainReport:
         """Walk the whole audit chain, on several processes when it is long."""
         with self.reading():
             return walk_file(self.conn, self.path, key, self.vault_id, progress=progress)

@@ -31,21 +31,39 @@ def process_age_ms() -> float:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from cim_desktop.services.paths import default_vault_dir
+    from cim_desktop.services.vault.paths import default_vault_dir
 
     parser = argparse.ArgumentParser(
         prog="cim-desktop",
         description="Offline, encrypted records for a Dedicated Source Unit.",
     )
-    parser.add_argument("--vault", metavar="DIR", type=Path, default=None,
-                        help="the vault folder (default: $CIM_HOME or the user data folder)")
-    parser.add_argument("--idle-minutes", metavar="N", type=float, default=None,
-                        help="lock after N minutes without input (default 5)")
-    parser.add_argument("--quit-after-ms", metavar="N", type=int, default=None,
-                        help="quit N ms after the first window is shown (smoke tests)")
-    parser.add_argument("--report-startup", action="store_true",
-                        help="when the first window is shown, print startup_ms=<ms> and "
-                             "first_window=<class name> on two lines, then quit")
+    parser.add_argument(
+        "--vault",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="the vault folder (default: $CIM_HOME or the user data folder)",
+    )
+    parser.add_argument(
+        "--idle-minutes",
+        metavar="N",
+        type=float,
+        default=None,
+        help="lock after N minutes without input (default 5)",
+    )
+    parser.add_argument(
+        "--quit-after-ms",
+        metavar="N",
+        type=int,
+        default=None,
+        help="quit N ms after the first window is shown (smoke tests)",
+    )
+    parser.add_argument(
+        "--report-startup",
+        action="store_true",
+        help="when the first window is shown, print startup_ms=<ms> and "
+        "first_window=<class name> on two lines, then quit",
+    )
     args = parser.parse_args(argv)
     if args.vault is None:
         args.vault = default_vault_dir()
@@ -65,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from cim_desktop.ui import crash, style
-    from cim_desktop.ui.flow import AppFlow
+    from cim_desktop.ui.kit import crash, style
+    from cim_desktop.ui.shell.flow import AppFlow
 
     class FirstPaint(QObject):
         """Calls back once, when the first window has actually painted."""
@@ -98,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     def shown() -> None:
         if args.report_startup:
             # The window's class lets a smoke test tell the login dialog from the wizard.
-            sys.stdout.write(f"startup_ms={process_age_ms():.1f}\n"
-                             f"first_window={type(window).__name__}\n")
+            sys.stdout.write(
+                f"startup_ms={process_age_ms():.1f}\nfirst_window={type(window).__name__}\n"
+            )
             sys.stdout.flush()
             app.quit()
             return

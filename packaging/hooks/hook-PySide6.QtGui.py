@@ -29,7 +29,7 @@ def _wanted(source: str, dest: str) -> bool:
     parts = PurePath(dest).parts
     if "plugins" not in parts:
         return True
-    kind = "/".join(parts[parts.index("plugins") + 1:])
+    kind = "/".join(parts[parts.index("plugins") + 1 :])
     return kind in KEEP_KINDS or (kind, PurePath(source).name) in KEEP
 
 

@@ -10,10 +10,10 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.vault import NewVault
-from cim_desktop.ui import crash, dialogs
-from cim_desktop.ui.main_window import MainWindow
-from cim_desktop.ui.worker import DbWorker
+from cim_desktop.services.vault.lifecycle import NewVault
+from cim_desktop.ui.kit import crash, dialogs
+from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.shell.main_window import MainWindow
 
 # The offscreen platform cannot pass window size hints on and says so whenever a layout
 # sets a top-level window's minimum size; real platforms (xcb, Windows) do not.
@@ -47,8 +47,9 @@ def wait_idle(qtbot: QtBot, worker: DbWorker, timeout: int = 10_000) -> None:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, new_vault: NewVault, worker: DbWorker,
-           keyring_store: DeviceSecretStore) -> Iterator[MainWindow]:
+def window(
+    qtbot: QtBot, new_vault: NewVault, worker: DbWorker, keyring_store: DeviceSecretStore
+) -> Iterator[MainWindow]:
     main = MainWindow(new_vault.session, worker, keyring_store)
     qtbot.addWidget(main)
     main.show()

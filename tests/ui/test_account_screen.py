@@ -11,18 +11,18 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import WrongCredentials
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import associations
-from cim_desktop.services.vault import NewVault, unlock
-from cim_desktop.ui import dialogs
-from cim_desktop.ui.account_screen import AccountScreen, Column, DeclareDialog
-from cim_desktop.ui.flow import AppFlow
-from cim_desktop.ui.login import LoginDialog
-from cim_desktop.ui.main_window import MainWindow
-from cim_desktop.ui.password_change import PasswordChangeDialog, PasswordChangeForm
-from cim_desktop.ui.worker import DbWorker
+from cim_desktop.services.officers import associations
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.ui.account.password_change import PasswordChangeDialog, PasswordChangeForm
+from cim_desktop.ui.account.screen import AccountScreen, Column, DeclareDialog
+from cim_desktop.ui.kit import dialogs
+from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.shell.flow import AppFlow
+from cim_desktop.ui.shell.main_window import MainWindow
+from cim_desktop.ui.vault.login import LoginDialog
 from tests.conftest import ADMIN_PASSWORD
 from tests.officer_helpers import add_officer
 from tests.ui.conftest import wait_idle
@@ -31,8 +31,7 @@ TEMP = "temporary for first day"
 MINE = "my own good passphrase"
 
 
-def _fill(qtbot: QtBot, form: PasswordChangeForm, current: str, new: str,
-          repeat: str) -> None:
+def _fill(qtbot: QtBot, form: PasswordChangeForm, current: str, new: str, repeat: str) -> None:
     for field, text in ((form.current, current), (form.new, new), (form.repeat, repeat)):
         field.clear()
         qtbot.keyClicks(field, text)
@@ -55,8 +54,12 @@ def screen(qtbot: QtBot, new_vault: NewVault, worker: DbWorker) -> AccountScreen
 
 
 def test_change_my_password_with_inline_errors(
-    qtbot: QtBot, screen: AccountScreen, new_vault: NewVault, worker: DbWorker,
-    vault_dir: Path, keyring_store: DeviceSecretStore
+    qtbot: QtBot,
+    screen: AccountScreen,
+    new_vault: NewVault,
+    worker: DbWorker,
+    vault_dir: Path,
+    keyring_store: DeviceSecretStore,
 ) -> None:
     form = screen.password_form
     _fill(qtbot, form, "", "too short", "different")
@@ -78,8 +81,13 @@ def test_change_my_password_with_inline_errors(
     unlock(vault_dir, "admin", MINE, keyring_store).close()
 
 
-def test_declare_and_withdraw(qtbot: QtBot, screen: AccountScreen, new_vault: NewVault,
-                              worker: DbWorker, qtmodeltester: ModelTester) -> None:
+def test_declare_and_withdraw(
+    qtbot: QtBot,
+    screen: AccountScreen,
+    new_vault: NewVault,
+    worker: DbWorker,
+    qtmodeltester: ModelTester,
+) -> None:
     qtbot.mouseClick(screen.declare_button, Qt.MouseButton.LeftButton)
     (dialog,) = _visible(DeclareDialog)
     qtbot.keyClicks(dialog.relationship, "cousin")
@@ -98,9 +106,13 @@ def test_declare_and_withdraw(qtbot: QtBot, screen: AccountScreen, new_vault: Ne
     assert screen.withdraw_button.isEnabled()
     dialogs.set_next_answer(dialogs.Answer.YES)
     qtbot.mouseClick(screen.withdraw_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: screen.model.rowCount() == 1
-                    and str(screen.model.index(0, Column.STATUS).data()).startswith("Withdrawn"),
-                    timeout=10_000)
+    qtbot.waitUntil(
+        lambda: (
+            screen.model.rowCount() == 1
+            and str(screen.model.index(0, Column.STATUS).data()).startswith("Withdrawn")
+        ),
+        timeout=10_000,
+    )
     kept = associations.declarations(new_vault.session)
     assert len(kept) == 1 and not kept[0].active
 

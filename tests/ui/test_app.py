@@ -10,16 +10,17 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.vault import NewVault
-from cim_desktop.ui.flow import AppFlow
-from cim_desktop.ui.login import LoginDialog
+from cim_desktop.services.vault.lifecycle import NewVault
+from cim_desktop.ui.shell.flow import AppFlow
+from cim_desktop.ui.vault.login import LoginDialog
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 from tests.ui.conftest import OFFSCREEN_NOTICE
 
 # Runs the real main(); the only addition is a line naming the first window it showed.
 PROBE = """
 import sys
-from cim_desktop.ui import app, flow
+from cim_desktop.ui import app
+from cim_desktop.ui.shell import flow
 
 original = flow.AppFlow.start
 
@@ -45,8 +46,14 @@ def _unexpected(stderr: str) -> list[str]:
 
 
 def _run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], env=_env(home), capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, *args],
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_module_entry_reaches_the_wizard_and_quits(tmp_path: Path) -> None:
@@ -82,8 +89,9 @@ def test_bad_usage_exits_2(tmp_path: Path) -> None:
     assert "--idle-minutes must be above zero" in done.stderr
 
 
-def test_flow_from_login_to_main_window(qtbot: QtBot, new_vault: NewVault, vault_dir: Path,
-                                        keyring_store: DeviceSecretStore) -> None:
+def test_flow_from_login_to_main_window(
+    qtbot: QtBot, new_vault: NewVault, vault_dir: Path, keyring_store: DeviceSecretStore
+) -> None:
     new_vault.session.close()
     app_flow = AppFlow(vault_dir, keyring_store, idle_ms=60_000)
     try:

@@ -13,13 +13,13 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from cim_desktop.domain import clock
-from cim_desktop.domain.audit import Action, AuditEvent
-from cim_desktop.services import audit
+from cim_desktop.domain.audit.rows import Action, AuditEvent
+from cim_desktop.services.audit import trail as audit
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import NewVault
-from cim_desktop.ui.audit_model import AuditTableModel, Column
-from cim_desktop.ui.audit_view import AuditScreen
-from cim_desktop.ui.worker import DbWorker
+from cim_desktop.services.vault.lifecycle import NewVault
+from cim_desktop.ui.audit.model import AuditTableModel, Column
+from cim_desktop.ui.audit.screen import AuditScreen
+from cim_desktop.ui.kit.worker import DbWorker
 from tests.ui.conftest import wait_idle
 
 EXTRA_ROWS = 40
@@ -99,8 +99,7 @@ def test_model_waits_while_the_worker_is_busy(session: Session) -> None:
     assert model.rowCount() == 10
 
 
-def test_new_rows_appear_at_the_top(qtbot: QtBot, screen: AuditScreen,
-                                    session: Session) -> None:
+def test_new_rows_appear_at_the_top(qtbot: QtBot, screen: AuditScreen, session: Session) -> None:
     model = screen.model
     top = model.row_at(0).seq
     before = model.rowCount()
@@ -128,8 +127,7 @@ def test_action_filter_narrows_rows(qtbot: QtBot, screen: AuditScreen) -> None:
     assert model.rowCount() == unfiltered
 
 
-def test_officer_filter_narrows_rows(qtbot: QtBot, screen: AuditScreen,
-                                     session: Session) -> None:
+def test_officer_filter_narrows_rows(qtbot: QtBot, screen: AuditScreen, session: Session) -> None:
     labels = [screen.officer_filter.itemText(i) for i in range(screen.officer_filter.count())]
     assert labels == ["All officers", "admin", "System"]
     screen.officer_filter.setCurrentIndex(labels.index("System"))
@@ -141,8 +139,7 @@ def test_officer_filter_narrows_rows(qtbot: QtBot, screen: AuditScreen,
     assert rows and {r.user_id for r in rows} == {session.officer.id}
 
 
-def test_date_filter_narrows_rows(qtbot: QtBot, screen: AuditScreen,
-                                  session: Session) -> None:
+def test_date_filter_narrows_rows(qtbot: QtBot, screen: AuditScreen, session: Session) -> None:
     # One row dated long ago, by moving the one clock the application reads.
     clock.set_clock(lambda: datetime(2021, 3, 4, 12, 0, tzinfo=UTC))
     session.record(AuditEvent(Action.EXPORT, "test", "old"))
@@ -161,7 +158,8 @@ def test_date_filter_narrows_rows(qtbot: QtBot, screen: AuditScreen,
 
 
 def test_filter_change_while_busy_waits_for_the_worker(
-        qtbot: QtBot, screen: AuditScreen, worker: DbWorker) -> None:
+    qtbot: QtBot, screen: AuditScreen, worker: DbWorker
+) -> None:
     release = threading.Event()
     worker.run(lambda: release.wait(10))
     unfiltered = screen.model.rowCount()

@@ -12,13 +12,14 @@ from PySide6.QtWidgets import QDialog, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from cim_desktop.domain import clock
-from cim_desktop.domain.access import Act, TeamRole, Tier
-from cim_desktop.domain.sources import BreakGlassGrant
+from cim_desktop.domain.access.rules import Act, TeamRole, Tier
+from cim_desktop.domain.sources.model import BreakGlassGrant
 from cim_desktop.errors import PermissionDenied
-from cim_desktop.services import access, sources
-from cim_desktop.ui.break_glass import BreakGlassBanner, BreakGlassDialog
-from cim_desktop.ui.main_window import MainWindow
-from cim_desktop.ui.worker import DbWorker
+from cim_desktop.services.access import permissions as access
+from cim_desktop.services.sources import register as sources
+from cim_desktop.ui.access.break_glass import BreakGlassBanner, BreakGlassDialog
+from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.shell.main_window import MainWindow
 from tests.access_world import World, build, password
 from tests.ui.conftest import wait_idle
 
@@ -45,8 +46,9 @@ def _dialog(qtbot: QtBot, worker: DbWorker, world: World, urn: str) -> BreakGlas
     return dialog
 
 
-def test_a_break_glass_session_opens_shows_and_expires(qtbot: QtBot, worker: DbWorker,
-                                                      world: World) -> None:
+def test_a_break_glass_session_opens_shows_and_expires(
+    qtbot: QtBot, worker: DbWorker, world: World
+) -> None:
     urn = _source(world, "Redshank")
     outsider = world["handler2"]
     start = clock.utc_now()
@@ -100,8 +102,9 @@ def test_a_break_glass_session_opens_shows_and_expires(qtbot: QtBot, worker: DbW
         sources.view_content(outsider, urn)
 
 
-def test_a_refusal_from_the_service_shows_in_the_dialog(qtbot: QtBot, worker: DbWorker,
-                                                        world: World) -> None:
+def test_a_refusal_from_the_service_shows_in_the_dialog(
+    qtbot: QtBot, worker: DbWorker, world: World
+) -> None:
     urn = _source(world, "Greenshank")
     dialog = BreakGlassDialog(worker, world["handler1"], urn)  # already on the team
     qtbot.addWidget(dialog)
@@ -116,9 +119,14 @@ def test_a_refusal_from_the_service_shows_in_the_dialog(qtbot: QtBot, worker: Db
 
 def test_the_banner_clears_on_lock(qtbot: QtBot) -> None:
     now = clock.utc_now()
-    grant = BreakGlassGrant("g1", "o1", "DSU-2025-0009", WHY,
-                            now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                            (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    grant = BreakGlassGrant(
+        "g1",
+        "o1",
+        "DSU-2025-0009",
+        WHY,
+        now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    )
     banner = BreakGlassBanner()
     qtbot.addWidget(banner)
     banner.set_grants([grant])
@@ -128,8 +136,9 @@ def test_the_banner_clears_on_lock(qtbot: QtBot) -> None:
     assert not banner.isVisible() and banner.grants == []
 
 
-def test_locking_closes_every_window_and_dialog(qtbot: QtBot, worker: DbWorker,
-                                                world: World) -> None:
+def test_locking_closes_every_window_and_dialog(
+    qtbot: QtBot, worker: DbWorker, world: World
+) -> None:
     urn = _source(world, "Whimbrel")
     session = world.login("handler2")
     main = MainWindow(session, worker, world.keyring)

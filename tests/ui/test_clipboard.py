@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from cim_desktop.domain.policy import Policy
-from cim_desktop.ui import clipboard
-from cim_desktop.ui.clipboard import ClipboardGuard
+from cim_desktop.domain.policy.settings import Policy
+from cim_desktop.ui.kit import clipboard
+from cim_desktop.ui.kit.clipboard import ClipboardGuard
 
 
 def _board_text() -> str:

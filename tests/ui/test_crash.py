@@ -10,8 +10,8 @@ import pytest
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
-from cim_desktop.ui import crash, dialogs
-from cim_desktop.ui.worker import DbWorker
+from cim_desktop.ui.kit import crash, dialogs
+from cim_desktop.ui.kit.worker import DbWorker
 from tests.ui.conftest import wait_idle
 
 CANARY = "CANARY-Jane-Sealed-Example-7f3a"
@@ -40,17 +40,18 @@ def _check_no_canary(tmp_path: Path, err: str, function: str) -> None:
     assert log.stat().st_mode & 0o777 == 0o600
 
 
-def test_a_bug_in_a_background_job(qtbot: QtBot, worker: DbWorker, tmp_path: Path,
-                                   capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_bug_in_a_background_job(
+    qtbot: QtBot, worker: DbWorker, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     worker.run(_failing_operation)
     wait_idle(qtbot, worker)
     _check_no_canary(tmp_path, capfd.readouterr().err, "_failing_operation")
 
 
 @pytest.mark.qt_no_exception_capture
-def test_a_bug_escaping_a_qt_slot(qtbot: QtBot, tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch,
-                                  capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_bug_escaping_a_qt_slot(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # put back after the test
     crash.install()
     before = len(dialogs.shown())

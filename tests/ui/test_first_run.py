@@ -11,10 +11,10 @@ from pytestqt.qtbot import QtBot
 
 from cim_desktop.security import recovery_code
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.paths import VaultPaths
-from cim_desktop.ui import dialogs
-from cim_desktop.ui.first_run import FirstRunWizard
-from cim_desktop.ui.worker import DbWorker
+from cim_desktop.services.vault.paths import VaultPaths
+from cim_desktop.ui.kit import dialogs
+from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.vault.first_run import FirstRunWizard
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 from tests.memory_keyring import MemoryKeyring
 
@@ -27,8 +27,9 @@ def _mistype_group(code: str, index: int) -> str:
     return "-".join(groups)
 
 
-def _wizard(qtbot: QtBot, root: Path, worker: DbWorker,
-            keyring: DeviceSecretStore) -> FirstRunWizard:
+def _wizard(
+    qtbot: QtBot, root: Path, worker: DbWorker, keyring: DeviceSecretStore
+) -> FirstRunWizard:
     wizard = FirstRunWizard(root, worker, keyring)
     qtbot.addWidget(wizard)
     wizard.show()
@@ -38,7 +39,8 @@ def _wizard(qtbot: QtBot, root: Path, worker: DbWorker,
 
 
 def test_no_keyring_is_named_on_the_first_page_and_nothing_can_be_filled_in(
-        qtbot: QtBot, vault_dir: Path, worker: DbWorker) -> None:
+    qtbot: QtBot, vault_dir: Path, worker: DbWorker
+) -> None:
     wizard = _wizard(qtbot, vault_dir, worker, DeviceSecretStore(fail.Keyring()))
     panel = wizard.keyring_panel
     assert wizard.current == FirstRunWizard.UNIT
@@ -55,7 +57,8 @@ def test_no_keyring_is_named_on_the_first_page_and_nothing_can_be_filled_in(
 
 
 def test_check_again_proceeds_once_the_keyring_is_unlocked(
-        qtbot: QtBot, vault_dir: Path, worker: DbWorker) -> None:
+    qtbot: QtBot, vault_dir: Path, worker: DbWorker
+) -> None:
     backend = MemoryKeyring()
     backend.locked = True
     wizard = _wizard(qtbot, vault_dir, worker, DeviceSecretStore(backend))
@@ -73,8 +76,9 @@ def test_check_again_proceeds_once_the_keyring_is_unlocked(
     assert backend.entries == {}, "the check writes nothing"
 
 
-def test_unit_name_is_required(qtbot: QtBot, vault_dir: Path, worker: DbWorker,
-                               keyring_store: DeviceSecretStore) -> None:
+def test_unit_name_is_required(
+    qtbot: QtBot, vault_dir: Path, worker: DbWorker, keyring_store: DeviceSecretStore
+) -> None:
     wizard = _wizard(qtbot, vault_dir, worker, keyring_store)
     qtbot.keyClicks(wizard.unit_name, "   ")
     qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
@@ -83,8 +87,9 @@ def test_unit_name_is_required(qtbot: QtBot, vault_dir: Path, worker: DbWorker,
     assert wizard.unit_error.text() == "Enter the unit's name."
 
 
-def test_wizard_end_to_end(qtbot: QtBot, vault_dir: Path, worker: DbWorker,
-                           keyring_store: DeviceSecretStore) -> None:
+def test_wizard_end_to_end(
+    qtbot: QtBot, vault_dir: Path, worker: DbWorker, keyring_store: DeviceSecretStore
+) -> None:
     wizard = _wizard(qtbot, vault_dir, worker, keyring_store)
     qtbot.keyClicks(wizard.unit_name, UNIT)
     qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
@@ -165,8 +170,9 @@ def test_wizard_end_to_end(qtbot: QtBot, vault_dir: Path, worker: DbWorker,
     session.close()
 
 
-def test_other_valid_code_is_refused(qtbot: QtBot, vault_dir: Path, worker: DbWorker,
-                                     keyring_store: DeviceSecretStore) -> None:
+def test_other_valid_code_is_refused(
+    qtbot: QtBot, vault_dir: Path, worker: DbWorker, keyring_store: DeviceSecretStore
+) -> None:
     wizard = _wizard(qtbot, vault_dir, worker, keyring_store)
     wizard.unit_name.setText(UNIT)
     wizard.next()

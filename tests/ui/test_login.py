@@ -10,19 +10,18 @@ from pytestqt.qtbot import QtBot
 
 from cim_desktop.errors import AccountLocked, KeyringEntryMissing
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.vault import NewVault
-from cim_desktop.ui import dialogs
-from cim_desktop.ui.login import LoginDialog
-from cim_desktop.ui.recovery import RecoveryDialog
-from cim_desktop.ui.worker import DbWorker
+from cim_desktop.services.vault.lifecycle import NewVault
+from cim_desktop.ui.kit import dialogs
+from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.vault.login import LoginDialog
+from cim_desktop.ui.vault.recovery import RecoveryDialog
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.memory_keyring import MemoryKeyring
 
 WRONG = "not the right password"
 
 
-def _dialog(qtbot: QtBot, root: Path, worker: DbWorker,
-            keyring: DeviceSecretStore) -> LoginDialog:
+def _dialog(qtbot: QtBot, root: Path, worker: DbWorker, keyring: DeviceSecretStore) -> LoginDialog:
     dialog = LoginDialog(root, worker, keyring)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -40,8 +39,13 @@ def _attempt(qtbot: QtBot, dialog: LoginDialog, username: str, password: str) ->
     qtbot.waitUntil(lambda: form.login_button.isEnabled(), timeout=10_000)
 
 
-def test_login_success(qtbot: QtBot, new_vault: NewVault, vault_dir: Path, worker: DbWorker,
-                       keyring_store: DeviceSecretStore) -> None:
+def test_login_success(
+    qtbot: QtBot,
+    new_vault: NewVault,
+    vault_dir: Path,
+    worker: DbWorker,
+    keyring_store: DeviceSecretStore,
+) -> None:
     dialog = _dialog(qtbot, vault_dir, worker, keyring_store)
     with qtbot.waitSignal(dialog.logged_in, timeout=10_000) as signal:
         _attempt(qtbot, dialog, ADMIN, ADMIN_PASSWORD)
@@ -54,9 +58,13 @@ def test_login_success(qtbot: QtBot, new_vault: NewVault, vault_dir: Path, worke
     session.close()
 
 
-def test_empty_fields_are_refused_without_work(qtbot: QtBot, new_vault: NewVault,
-                                               vault_dir: Path, worker: DbWorker,
-                                               keyring_store: DeviceSecretStore) -> None:
+def test_empty_fields_are_refused_without_work(
+    qtbot: QtBot,
+    new_vault: NewVault,
+    vault_dir: Path,
+    worker: DbWorker,
+    keyring_store: DeviceSecretStore,
+) -> None:
     dialog = _dialog(qtbot, vault_dir, worker, keyring_store)
     qtbot.keyClicks(dialog.form.username, ADMIN)
     qtbot.mouseClick(dialog.form.login_button, Qt.MouseButton.LeftButton)
@@ -64,8 +72,13 @@ def test_empty_fields_are_refused_without_work(qtbot: QtBot, new_vault: NewVault
     assert not worker.busy
 
 
-def test_wrong_password_message(qtbot: QtBot, new_vault: NewVault, vault_dir: Path,
-                                worker: DbWorker, keyring_store: DeviceSecretStore) -> None:
+def test_wrong_password_message(
+    qtbot: QtBot,
+    new_vault: NewVault,
+    vault_dir: Path,
+    worker: DbWorker,
+    keyring_store: DeviceSecretStore,
+) -> None:
     dialog = _dialog(qtbot, vault_dir, worker, keyring_store)
     with qtbot.assertNotEmitted(dialog.logged_in):
         _attempt(qtbot, dialog, ADMIN, WRONG)
@@ -80,9 +93,13 @@ def test_wrong_password_message(qtbot: QtBot, new_vault: NewVault, vault_dir: Pa
     assert dialog.form.error.text() == "Wrong username or password."
 
 
-def test_lockout_message_after_five_failures(qtbot: QtBot, new_vault: NewVault,
-                                             vault_dir: Path, worker: DbWorker,
-                                             keyring_store: DeviceSecretStore) -> None:
+def test_lockout_message_after_five_failures(
+    qtbot: QtBot,
+    new_vault: NewVault,
+    vault_dir: Path,
+    worker: DbWorker,
+    keyring_store: DeviceSecretStore,
+) -> None:
     dialog = _dialog(qtbot, vault_dir, worker, keyring_store)
     for _ in range(4):
         _attempt(qtbot, dialog, ADMIN, WRONG)
@@ -98,8 +115,13 @@ def test_lockout_message_after_five_failures(qtbot: QtBot, new_vault: NewVault,
 
 
 def test_recovery_route_when_keyring_entry_is_missing(
-        qtbot: QtBot, new_vault: NewVault, vault_dir: Path, worker: DbWorker,
-        memory_keyring: MemoryKeyring, keyring_store: DeviceSecretStore) -> None:
+    qtbot: QtBot,
+    new_vault: NewVault,
+    vault_dir: Path,
+    worker: DbWorker,
+    memory_keyring: MemoryKeyring,
+    keyring_store: DeviceSecretStore,
+) -> None:
     new_vault.session.close()
     memory_keyring.entries.clear()  # a new workstation, or a wiped keyring
     dialog = _dialog(qtbot, vault_dir, worker, keyring_store)
@@ -135,8 +157,12 @@ def test_recovery_route_when_keyring_entry_is_missing(
 
 
 def test_a_tampered_vault_keys_offers_the_recovery_route(
-        qtbot: QtBot, new_vault: NewVault, vault_dir: Path, worker: DbWorker,
-        keyring_store: DeviceSecretStore) -> None:
+    qtbot: QtBot,
+    new_vault: NewVault,
+    vault_dir: Path,
+    worker: DbWorker,
+    keyring_store: DeviceSecretStore,
+) -> None:
     """The message names 'Recover with recovery code': the button must be there."""
     new_vault.session.close()
     keys = vault_dir / "vault.keys"
@@ -150,8 +176,13 @@ def test_a_tampered_vault_keys_offers_the_recovery_route(
 
 
 def test_an_unusable_keyring_is_named_before_the_user_types(
-        qtbot: QtBot, new_vault: NewVault, vault_dir: Path, worker: DbWorker,
-        memory_keyring: MemoryKeyring, keyring_store: DeviceSecretStore) -> None:
+    qtbot: QtBot,
+    new_vault: NewVault,
+    vault_dir: Path,
+    worker: DbWorker,
+    memory_keyring: MemoryKeyring,
+    keyring_store: DeviceSecretStore,
+) -> None:
     new_vault.session.lock()
     before = (vault_dir / "vault.keys").read_bytes()
     backend = memory_keyring
@@ -178,8 +209,12 @@ def test_an_unusable_keyring_is_named_before_the_user_types(
 
 
 def test_a_working_keyring_leaves_the_login_form_as_it_was(
-        qtbot: QtBot, new_vault: NewVault, vault_dir: Path, worker: DbWorker,
-        keyring_store: DeviceSecretStore) -> None:
+    qtbot: QtBot,
+    new_vault: NewVault,
+    vault_dir: Path,
+    worker: DbWorker,
+    keyring_store: DeviceSecretStore,
+) -> None:
     dialog = _dialog(qtbot, vault_dir, worker, keyring_store)
     assert dialog.form.keyring_panel.usable is True
     assert not dialog.form.keyring_panel.isVisible()

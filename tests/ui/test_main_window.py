@@ -8,15 +8,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
 from pytestqt.qtbot import QtBot
 
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import InvalidInput
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.vault import NewVault
-from cim_desktop.ui import crash, dialogs
-from cim_desktop.ui.audit_model import Column
-from cim_desktop.ui.idle import IdleWatcher
-from cim_desktop.ui.main_window import MainWindow
-from cim_desktop.ui.worker import DbWorker
+from cim_desktop.services.vault.lifecycle import NewVault
+from cim_desktop.ui.audit.model import Column
+from cim_desktop.ui.kit import crash, dialogs
+from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.shell.idle import IdleWatcher
+from cim_desktop.ui.shell.main_window import MainWindow
 from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
 from tests.officer_helpers import add_officer
 from tests.ui.conftest import wait_idle
@@ -56,7 +56,8 @@ def test_chrome_shows_who_where_and_the_verified_chain(window: MainWindow) -> No
 
 
 def test_ctrl_l_locks_hides_content_and_relogin_resumes(
-        qtbot: QtBot, window: MainWindow, new_vault: NewVault) -> None:
+    qtbot: QtBot, window: MainWindow, new_vault: NewVault
+) -> None:
     session = new_vault.session
     assert window.audit.model.rowCount() > 0
     window.activateWindow()
@@ -95,21 +96,20 @@ def test_ctrl_l_locks_hides_content_and_relogin_resumes(
     assert window.lock_label.text() == "Unlocked"
 
 
-def test_relogin_as_another_officer(qtbot: QtBot, window: MainWindow,
-                                    new_vault: NewVault) -> None:
+def test_relogin_as_another_officer(qtbot: QtBot, window: MainWindow, new_vault: NewVault) -> None:
     add_officer(new_vault.session, AUDITOR, AUDITOR_PASSWORD, [Role.AUDITOR])
     window.lock()
     wait_idle(qtbot, window.worker)
     _relogin(qtbot, window, AUDITOR, AUDITOR_PASSWORD)
     session = window.session
     assert session is not None and session.officer.username == AUDITOR
-    assert window.user_label.text() == (
-        f"Logged in: {AUDITOR} (Auditor / professional standards)")
+    assert window.user_label.text() == (f"Logged in: {AUDITOR} (Auditor / professional standards)")
     assert window.audit.model.rowCount() > 0
 
 
-def test_idle_lock(qtbot: QtBot, new_vault: NewVault, worker: DbWorker,
-                   keyring_store: DeviceSecretStore) -> None:
+def test_idle_lock(
+    qtbot: QtBot, new_vault: NewVault, worker: DbWorker, keyring_store: DeviceSecretStore
+) -> None:
     main = MainWindow(new_vault.session, worker, keyring_store, idle_ms=300)
     qtbot.addWidget(main)
     main.show()
@@ -142,8 +142,9 @@ def test_backup_from_the_menu(qtbot: QtBot, window: MainWindow, tmp_path: Path) 
     dest.mkdir()
     dialogs.set_next_file(dest)
     window.backup_action.trigger()
-    qtbot.waitUntil(lambda: any(s.title == "Backup complete" for s in dialogs.shown()),
-                    timeout=15_000)
+    qtbot.waitUntil(
+        lambda: any(s.title == "Backup complete" for s in dialogs.shown()), timeout=15_000
+    )
     written = sorted(p.name for p in dest.iterdir())
     assert len(written) == 2
     message = next(s for s in dialogs.shown() if s.title == "Backup complete")
@@ -164,12 +165,14 @@ def test_cim_error_in_a_job_shows_its_message(qtbot: QtBot, worker: DbWorker) ->
 
     worker.run(fail)
     wait_idle(qtbot, worker)
-    assert dialogs.shown()[-1] == dialogs.Shown("warning", "Cannot continue",
-                                                "The folder is not writable.")
+    assert dialogs.shown()[-1] == dialogs.Shown(
+        "warning", "Cannot continue", "The folder is not writable."
+    )
 
 
-def test_bug_shows_crash_dialog_without_its_content(qtbot: QtBot, worker: DbWorker,
-                                                    tmp_path: Path) -> None:
+def test_bug_shows_crash_dialog_without_its_content(
+    qtbot: QtBot, worker: DbWorker, tmp_path: Path
+) -> None:
     secret = "SOURCE-NAME-Jane-Example"
 
     def bug() -> None:

@@ -13,18 +13,18 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from cim_desktop.domain.officers import OfficerStatus
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.model import OfficerStatus
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import AccountLocked, WrongCredentials
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import NewVault, unlock
-from cim_desktop.ui import dialogs
-from cim_desktop.ui.approval_dialog import ApprovalDialog
-from cim_desktop.ui.officer_dialogs import OfficerDialog, ResetPasswordDialog
-from cim_desktop.ui.officers_model import Column
-from cim_desktop.ui.officers_screen import OfficersScreen
-from cim_desktop.ui.worker import DbWorker
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.ui.kit import dialogs
+from cim_desktop.ui.kit.approval_dialog import ApprovalDialog
+from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.officers.dialogs import OfficerDialog, ResetPasswordDialog
+from cim_desktop.ui.officers.model import Column
+from cim_desktop.ui.officers.screen import OfficersScreen
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.officer_helpers import add_officer
 from tests.ui.conftest import wait_idle
@@ -90,14 +90,16 @@ def test_the_list_filters_and_reading_details_is_audited(
     assert "National source handling course" in screen.details_text.text()
     assert "Handler: from" in screen.details_text.text()
     rows = staffed.session.db.audit.page(limit=5)
-    assert [(r.action, r.entity_id) for r in rows[:1]] == [
-        ("view", screen.details.officer.id)]  # type: ignore[union-attr]
+    assert [(r.action, r.entity_id) for r in rows[:1]] == [("view", screen.details.officer.id)]  # type: ignore[union-attr]
     assert any(r.action == "view" and r.entity_id == "*" for r in rows)
 
     # One's own account: particulars yes, roles and status no.
     assert screen.select(staffed.session.officer.id)
-    qtbot.waitUntil(lambda: screen.details is not None
-                    and screen.details.officer.id == staffed.session.officer.id)
+    qtbot.waitUntil(
+        lambda: (
+            screen.details is not None and screen.details.officer.id == staffed.session.officer.id
+        )
+    )
     assert not screen.reset_button.isEnabled() and not screen.suspend_button.isEnabled()
     qtbot.mouseClick(screen.edit_button, Qt.MouseButton.LeftButton)
     own = _dialog_of(OfficerDialog)
@@ -154,8 +156,12 @@ def test_a_role_change_needs_a_second_officer_and_the_same_one_twice_fails(
     dialog = _dialog_of(OfficerDialog)
     dialog.role_boxes[Role.CONTROLLER].setChecked(True)
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: any(isinstance(w, ApprovalDialog) and w.isVisible()
-                                for w in QApplication.topLevelWidgets()), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: any(
+            isinstance(w, ApprovalDialog) and w.isVisible() for w in QApplication.topLevelWidgets()
+        ),
+        timeout=10_000,
+    )
     approve = _dialog_of(ApprovalDialog)
     assert "grant Controller" in approve.summary.text()
 
@@ -177,8 +183,12 @@ def test_a_role_change_needs_a_second_officer_and_the_same_one_twice_fails(
 
 
 def test_reset_release_and_suspend(
-    qtbot: QtBot, screen: OfficersScreen, staffed: NewVault, worker: DbWorker,
-    vault_dir: Path, keyring_store: DeviceSecretStore
+    qtbot: QtBot,
+    screen: OfficersScreen,
+    staffed: NewVault,
+    worker: DbWorker,
+    vault_dir: Path,
+    keyring_store: DeviceSecretStore,
 ) -> None:
     s = staffed.session
     hank = s.db.officers.by_username(HANK)
@@ -212,15 +222,22 @@ def test_reset_release_and_suspend(
     dialogs.set_next_answer(dialogs.Answer.YES)
     qtbot.mouseClick(screen.suspend_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, worker)
-    qtbot.waitUntil(lambda: s.db.officers.get(hank.id).status  # type: ignore[union-attr]
-                    is OfficerStatus.SUSPENDED)
+    qtbot.waitUntil(
+        lambda: (
+            s.db.officers.get(hank.id).status  # type: ignore[union-attr]
+            is OfficerStatus.SUSPENDED
+        )
+    )
     screen.select(hank.id)
     qtbot.waitUntil(lambda: screen.suspend_button.text() == "Reinstate")
 
 
 def test_who_may_see_and_change(
-    qtbot: QtBot, staffed: NewVault, worker: DbWorker, vault_dir: Path,
-    keyring_store: DeviceSecretStore
+    qtbot: QtBot,
+    staffed: NewVault,
+    worker: DbWorker,
+    vault_dir: Path,
+    keyring_store: DeviceSecretStore,
 ) -> None:
     add_officer(staffed.session, "pat", "professional standards", [Role.AUDITOR])
     auditor = unlock(vault_dir, "pat", "professional standards", keyring_store)
@@ -229,8 +246,9 @@ def test_who_may_see_and_change(
     assert not screen.new_button.isEnabled()
     screen.select(auditor.officer.id)
     qtbot.waitUntil(lambda: screen.details is not None)
-    assert not any(b.isEnabled() for b in (screen.edit_button, screen.reset_button,
-                                           screen.suspend_button))
+    assert not any(
+        b.isEnabled() for b in (screen.edit_button, screen.reset_button, screen.suspend_button)
+    )
     screen.close_view()
     assert screen.model.rowCount() == 0 and screen.details is None
     auditor.close()

@@ -12,18 +12,19 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QListWidget, QSpinBox, QWidg
 from pytestqt.qtbot import QtBot
 
 from cim_desktop.domain.clock import iso_utc, utc_now
-from cim_desktop.domain.policy import BY_KEY, RANKS, SETTINGS, Policy
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
+from cim_desktop.domain.policy.settings import BY_KEY, RANKS, SETTINGS, Policy
 from cim_desktop.errors import InvalidInput
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import approval, policy
-from cim_desktop.services.approval import Approval
+from cim_desktop.services.access import approval
+from cim_desktop.services.access.approval import Approval
+from cim_desktop.services.policy import settings as policy
 from cim_desktop.services.session import Session
-from cim_desktop.services.vault import NewVault, unlock
-from cim_desktop.ui.approval_dialog import ApprovalDialog
-from cim_desktop.ui.policy_editors import ListEditor, NumberEditor, RankEditor, TextEditor
-from cim_desktop.ui.policy_screen import PolicyScreen
-from cim_desktop.ui.worker import DbWorker
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.ui.kit.approval_dialog import ApprovalDialog
+from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.policy.editors import ListEditor, NumberEditor, RankEditor, TextEditor
+from cim_desktop.ui.policy.screen import PolicyScreen
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.officer_helpers import add_officer
 from tests.ui.conftest import wait_idle
@@ -40,17 +41,18 @@ class Approver:
         self.username, self.password = username, password
         self.asked: list[str] = []
 
-    def __call__(self, parent: QWidget, session: Session, purpose: str, summary: str,
-                 done: Done) -> None:
+    def __call__(
+        self, parent: QWidget, session: Session, purpose: str, summary: str, done: Done
+    ) -> None:
         self.asked.append(summary)
         if not self.username:
             raise AssertionError("no approval should have been asked for")
-        done(approval.second_officer(session, self.username, self.password,
-                                     policy.ADMINS, purpose))
+        done(approval.second_officer(session, self.username, self.password, policy.ADMINS, purpose))
 
 
-def _screen(qtbot: QtBot, worker: DbWorker, session: Session,
-            approver: Approver | None) -> PolicyScreen:
+def _screen(
+    qtbot: QtBot, worker: DbWorker, session: Session, approver: Approver | None
+) -> PolicyScreen:
     screen = PolicyScreen(worker, request_approval=approver)
     qtbot.addWidget(screen)
     screen.resize(1000, 700)
@@ -62,9 +64,11 @@ def _screen(qtbot: QtBot, worker: DbWorker, session: Session,
 
 
 def _audit(session: Session, action: str) -> list[dict[str, object]]:
-    return [{"entity": r.entity_id, **json.loads(r.detail)}
-            for r in session.db.audit.page(limit=100)
-            if r.action == action and r.entity_type != "officer"]  # not officer set-up rows
+    return [
+        {"entity": r.entity_id, **json.loads(r.detail)}
+        for r in session.db.audit.page(limit=100)
+        if r.action == action and r.entity_type != "officer"
+    ]  # not officer set-up rows
 
 
 @pytest.fixture
@@ -76,8 +80,9 @@ def two_admins(new_vault: NewVault) -> Session:
 
 
 @pytest.fixture
-def audrey(two_admins: Session, vault_dir: Path, keyring_store: DeviceSecretStore
-         ) -> Iterator[Session]:
+def audrey(
+    two_admins: Session, vault_dir: Path, keyring_store: DeviceSecretStore
+) -> Iterator[Session]:
     session = unlock(vault_dir, AUDREY, AUDREY_PASSWORD, keyring_store)
     yield session
     session.close()
@@ -102,8 +107,10 @@ def test_every_setting_is_shown_grouped_with_a_fitting_editor(
     ranks = screen.rows["ranks"].findChild(QListWidget)
     assert ranks.count() == len(RANKS)
     assert ranks.visualItemRect(ranks.item(0)).height() > 0  # the view shows the entries
-    assert all(r.history.text() == "Shipped default" and r.restore_button.isHidden()
-               for r in screen.rows.values())
+    assert all(
+        r.history.text() == "Shipped default" and r.restore_button.isHidden()
+        for r in screen.rows.values()
+    )
     assert not screen.save_button.isEnabled() and screen.read_only_note.isHidden()
     assert [v["entity"] for v in _audit(new_vault.session, "view")] == ["*"]
 
@@ -206,8 +213,7 @@ def test_the_same_officer_twice_saves_nothing(
 
     # Even an approval naming the officer themself, were a dialog to hand one over.
     def own(parent: QWidget, session: Session, purpose: str, summary: str, done: Done) -> None:
-        done(Approval(session.officer.id, ADMIN, Role.ADMINISTRATOR, purpose,
-                      iso_utc(utc_now())))
+        done(Approval(session.officer.id, ADMIN, Role.ADMINISTRATOR, purpose, iso_utc(utc_now())))
 
     screen._request_approval = own
     screen.save_button.click()
@@ -246,8 +252,7 @@ def test_the_approval_dialog_refuses_the_same_officer_then_takes_another(
 def test_a_refused_approval_is_shown_not_raised(
     qtbot: QtBot, worker: DbWorker, two_admins: Session
 ) -> None:
-    def refuse(parent: QWidget, session: Session, purpose: str, summary: str,
-               done: Done) -> None:
+    def refuse(parent: QWidget, session: Session, purpose: str, summary: str, done: Done) -> None:
         raise InvalidInput("The second officer must enter their username and password.")
 
     screen = _screen(qtbot, worker, two_admins, Approver())
@@ -271,8 +276,9 @@ def test_a_single_administrator_saves_alone(
         screen.save_button.click()
     wait_idle(qtbot, worker)
     assert approver.asked == []
-    assert screen.rows["break_glass_minutes"].history.text().endswith(
-        "no second administrator then")
+    assert (
+        screen.rows["break_glass_minutes"].history.text().endswith("no second administrator then")
+    )
     (row,) = _audit(new_vault.session, "update")
     assert row["approval"] == "bootstrap: no second administrator yet"
 
@@ -316,8 +322,10 @@ def test_unsaved_edits_survive_a_lock_for_the_same_officer(
     assert all(not r.history.text() for r in screen.rows.values())
     screen.open(two_admins)
     wait_idle(qtbot, worker)
-    assert screen.unsaved_changes() == {"ranks": (*RANKS, "Commissioner"),
-                                        "ao_rank_confidential": "Commissioner"}
+    assert screen.unsaved_changes() == {
+        "ranks": (*RANKS, "Commissioner"),
+        "ao_rank_confidential": "Commissioner",
+    }
     assert confidential.combo.currentText() == "Commissioner"
     assert screen.rows["urn_format"].editor.value() == "X {number}"
     assert "before the lock" in screen.status.text()

@@ -8,9 +8,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from cim_desktop.services.vault import NewVault
-from cim_desktop.ui import dialogs
-from cim_desktop.ui.main_window import MainWindow
+from cim_desktop.services.vault.lifecycle import NewVault
+from cim_desktop.ui.kit import dialogs
+from cim_desktop.ui.shell.main_window import MainWindow
 from tests.slot_attacker import opens_directly
 from tests.ui.conftest import wait_idle
 
@@ -34,11 +34,13 @@ def test_re_keying_from_the_menu_runs_off_the_gui_thread_with_progress(
     threads: list[int] = []
     steps: list[int] = []
     # Recorded in whichever thread reports the step: the worker's, not the GUI's.
-    run._relay.step.connect(lambda *_: threads.append(threading.get_ident()),
-                            Qt.ConnectionType.DirectConnection)
+    run._relay.step.connect(
+        lambda *_: threads.append(threading.get_ident()), Qt.ConnectionType.DirectConnection
+    )
     run._relay.step.connect(lambda step, *_: steps.append(step))
-    qtbot.waitUntil(lambda: any(m.title == "Vault re-keyed" for m in dialogs.shown()),
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: any(m.title == "Vault re-keyed" for m in dialogs.shown()), timeout=30_000
+    )
     wait_idle(qtbot, window.worker)
 
     assert threads and threading.get_ident() not in threads
@@ -48,5 +50,9 @@ def test_re_keying_from_the_menu_runs_off_the_gui_thread_with_progress(
     assert session.vault_key != old_key
     assert not opens_directly(vault_dir / "vault.db", old_key)
     assert opens_directly(vault_dir / "vault.db", session.vault_key)
-    qtbot.waitUntil(lambda: "rekey" in [window.audit.model.row_at(r).action
-                                        for r in range(window.audit.model.rowCount())])
+    qtbot.waitUntil(
+        lambda: (
+            "rekey"
+            in [window.audit.model.row_at(r).action for r in range(window.audit.model.rowCount())]
+        )
+    )

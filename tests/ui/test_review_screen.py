@@ -9,11 +9,13 @@ from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from cim_desktop.domain.access import ReviewKind, TeamRole
+from cim_desktop.domain.access.rules import ReviewKind, TeamRole
 from cim_desktop.errors import PermissionDenied
-from cim_desktop.services import access, review, sources
-from cim_desktop.ui.review_screen import Column, ReviewModel, ReviewScreen
-from cim_desktop.ui.worker import DbWorker
+from cim_desktop.services.access import permissions as access
+from cim_desktop.services.review import queue as review
+from cim_desktop.services.sources import register as sources
+from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.review.screen import Column, ReviewModel, ReviewScreen
 from tests.access_world import World, build, password
 from tests.ui.conftest import wait_idle
 
@@ -22,8 +24,14 @@ WHY = "Control room reports a threat to the source"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    built = build(tmp_path_factory.mktemp("review-ui") / "vault", "ctrl", "keeper", "handler1",
-                  "handler2", "auditor")
+    built = build(
+        tmp_path_factory.mktemp("review-ui") / "vault",
+        "ctrl",
+        "keeper",
+        "handler1",
+        "handler2",
+        "auditor",
+    )
     urn = sources.register_source(built["ctrl"], "Avocet").urn
     sources.assign_team_role(built["ctrl"], urn, "handler1", TeamRole.HANDLER)
     with pytest.raises(PermissionDenied):
@@ -44,8 +52,7 @@ def _screen(qtbot: QtBot, worker: DbWorker, world: World, username: str) -> Revi
 
 
 def _row_of(screen: ReviewScreen, kind: ReviewKind) -> int:
-    return next(r for r in range(screen.model.rowCount())
-                if screen.model.item_at(r).kind is kind)
+    return next(r for r in range(screen.model.rowCount()) if screen.model.item_at(r).kind is kind)
 
 
 def test_the_model_passes_the_model_tester(qtmodeltester: ModelTester, world: World) -> None:
@@ -58,8 +65,9 @@ def test_the_model_passes_the_model_tester(qtmodeltester: ModelTester, world: Wo
     assert model.headerData(0, Qt.Orientation.Vertical) is None
 
 
-def test_a_controller_signs_off_from_the_screen(qtbot: QtBot, worker: DbWorker,
-                                                world: World) -> None:
+def test_a_controller_signs_off_from_the_screen(
+    qtbot: QtBot, worker: DbWorker, world: World
+) -> None:
     screen = _screen(qtbot, worker, world, "ctrl")
     assert screen.body.currentIndex() == 0 and not screen.read_only.isVisible()
     before = screen.model.rowCount()
@@ -83,8 +91,10 @@ def test_a_controller_signs_off_from_the_screen(qtbot: QtBot, worker: DbWorker,
         qtbot.mouseClick(screen.sign_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, worker)
     assert screen.model.rowCount() == before - 1
-    assert (item.kind, item.ref) not in {(screen.model.item_at(r).kind, screen.model.item_at(r).ref)
-                                         for r in range(screen.model.rowCount())}
+    assert (item.kind, item.ref) not in {
+        (screen.model.item_at(r).kind, screen.model.item_at(r).ref)
+        for r in range(screen.model.rowCount())
+    }
     assert screen.note_edit.toPlainText() == ""
     signed = [r for r in world["ctrl"].db.audit.page(limit=5) if r.action == "approve"]
     assert signed and signed[0].reason == "Checked the incident log"
@@ -95,8 +105,9 @@ def test_a_refused_sign_off_shows_inline(qtbot: QtBot, worker: DbWorker, world: 
     with pytest.raises(PermissionDenied):
         sources.view_content(world["ctrl"], other)
     screen = _screen(qtbot, worker, world, "ctrl")
-    row = next(r for r in range(screen.model.rowCount())
-               if screen.model.item_at(r).officer == "ctrl")
+    row = next(
+        r for r in range(screen.model.rowCount()) if screen.model.item_at(r).officer == "ctrl"
+    )
     screen.select_row(row)
     qtbot.keyClicks(screen.note_edit, "Signing my own")
     qtbot.mouseClick(screen.sign_button, Qt.MouseButton.LeftButton)
@@ -105,16 +116,16 @@ def test_a_refused_sign_off_shows_inline(qtbot: QtBot, worker: DbWorker, world: 
     assert screen.model.rowCount() > 0
 
 
-def test_auditors_see_the_queue_read_only(qtbot: QtBot, worker: DbWorker,
-                                          world: World) -> None:
+def test_auditors_see_the_queue_read_only(qtbot: QtBot, worker: DbWorker, world: World) -> None:
     screen = _screen(qtbot, worker, world, "auditor")
     assert screen.model.rowCount() > 0 and screen.read_only.isVisible()
     screen.select_row(0)
     assert not screen.sign_form.isVisible() and screen.detail.text()
 
 
-def test_others_are_refused_and_lock_drops_everything(qtbot: QtBot, worker: DbWorker,
-                                                      world: World) -> None:
+def test_others_are_refused_and_lock_drops_everything(
+    qtbot: QtBot, worker: DbWorker, world: World
+) -> None:
     refused = _screen(qtbot, worker, world, "handler1")
     assert refused.body.currentIndex() == 1 and "review queue" in refused.denied.text()
 

@@ -11,17 +11,18 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from cim_desktop.domain import clock
-from cim_desktop.domain.access import TeamRole
-from cim_desktop.services import policy, sources
-from cim_desktop.ui.break_glass import BreakGlassDialog
-from cim_desktop.ui.sources_model import NOT_OPEN
-from cim_desktop.ui.sources_screen import (
+from cim_desktop.domain.access.rules import TeamRole
+from cim_desktop.services.policy import settings as policy
+from cim_desktop.services.sources import register as sources
+from cim_desktop.ui.access.break_glass import BreakGlassDialog
+from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.sources.model import NOT_OPEN
+from cim_desktop.ui.sources.screen import (
     AssignDialog,
     IdentityReasonDialog,
     RegisterDialog,
     SourcesScreen,
 )
-from cim_desktop.ui.worker import DbWorker
 from tests.access_world import World, build, password
 from tests.conftest import ADMIN
 from tests.ui.conftest import wait_idle
@@ -32,8 +33,9 @@ TRUE_NAME = "Jane Example"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    built = build(tmp_path_factory.mktemp("sources-ui") / "vault",
-                  "ctrl", "keeper", "handler1", "handler2")
+    built = build(
+        tmp_path_factory.mktemp("sources-ui") / "vault", "ctrl", "keeper", "handler1", "handler2"
+    )
     yield built
     built.close()
 
@@ -67,8 +69,9 @@ def _select(qtbot: QtBot, worker: DbWorker, screen: SourcesScreen, urn: str) -> 
     assert screen.title.text() == urn
 
 
-def test_the_list_shows_only_permitted_sources(qtbot: QtBot, worker: DbWorker,
-                                               world: World) -> None:
+def test_the_list_shows_only_permitted_sources(
+    qtbot: QtBot, worker: DbWorker, world: World
+) -> None:
     mine = _source(world, "Kestrel")
     other = sources.register_source(world["ctrl"], "Osprey").urn
     screen = _screen(qtbot, worker, world, "handler1")
@@ -97,8 +100,9 @@ def test_the_list_shows_only_permitted_sources(qtbot: QtBot, worker: DbWorker,
         policy.change(world[ADMIN], "metadata_outside_team", False, None)
 
 
-def test_registering_shows_an_inline_error_then_succeeds(qtbot: QtBot, worker: DbWorker,
-                                                        world: World) -> None:
+def test_registering_shows_an_inline_error_then_succeeds(
+    qtbot: QtBot, worker: DbWorker, world: World
+) -> None:
     screen = _screen(qtbot, worker, world, "keeper")
     assert not screen.register_button.isHidden()
     qtbot.mouseClick(screen.register_button, Qt.MouseButton.LeftButton)
@@ -124,7 +128,8 @@ def test_registering_shows_an_inline_error_then_succeeds(qtbot: QtBot, worker: D
 
 
 def test_identity_needs_a_reason_and_only_keepers_and_controllers_get_it(
-        qtbot: QtBot, worker: DbWorker, world: World) -> None:
+    qtbot: QtBot, worker: DbWorker, world: World
+) -> None:
     urn = _source(world, "Harrier")
     other = _source(world, "Hobby")
     handler = _screen(qtbot, worker, world, "handler1")
@@ -147,8 +152,7 @@ def test_identity_needs_a_reason_and_only_keepers_and_controllers_get_it(
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
         wait_idle(qtbot, worker)
         assert not screen.identity.isHidden() and TRUE_NAME in screen.identity.text()
-        assert (screen.identity.textInteractionFlags()
-                == Qt.TextInteractionFlag.NoTextInteraction)
+        assert screen.identity.textInteractionFlags() == Qt.TextInteractionFlag.NoTextInteraction
 
         # Choosing another source drops the particulars at once.
         _select(qtbot, worker, screen, other)
@@ -156,7 +160,8 @@ def test_identity_needs_a_reason_and_only_keepers_and_controllers_get_it(
 
 
 def test_break_glass_from_the_screen_opens_content_until_the_grant_runs_out(
-        qtbot: QtBot, worker: DbWorker, world: World) -> None:
+    qtbot: QtBot, worker: DbWorker, world: World
+) -> None:
     urn = _source(world, "Redwing")
     start = clock.utc_now()
     clock.set_clock(lambda: start)
@@ -208,8 +213,9 @@ def test_closing_drops_everything(qtbot: QtBot, worker: DbWorker, world: World) 
     assert screen.detail.isHidden() and screen.title.text() == ""
 
 
-def test_assigning_to_the_team_is_offered_by_the_rules(qtbot: QtBot, worker: DbWorker,
-                                                      world: World) -> None:
+def test_assigning_to_the_team_is_offered_by_the_rules(
+    qtbot: QtBot, worker: DbWorker, world: World
+) -> None:
     urn = _source(world, "Goshawk")
     handler = _screen(qtbot, worker, world, "handler1")
     _select(qtbot, worker, handler, urn)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pytestqt.qtbot import QtBot
 
-from cim_desktop.domain.roles import Role
+from cim_desktop.domain.officers.roles import Role
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services import policy
-from cim_desktop.services.vault import NewVault, unlock
-from cim_desktop.ui import clipboard
-from cim_desktop.ui.main_window import MainWindow
-from cim_desktop.ui.worker import DbWorker
+from cim_desktop.services.policy import settings as policy
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.ui.kit import clipboard
+from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.shell.main_window import MainWindow
 from tests.officer_helpers import add_officer
 from tests.ui.conftest import wait_idle
 
@@ -35,8 +35,7 @@ def test_an_administrator_is_offered_the_admin_screens(window: MainWindow) -> No
     assert window.workspace.current_key() == "audit"
 
 
-def test_a_screen_is_read_and_audited_only_when_chosen(qtbot: QtBot,
-                                                       window: MainWindow) -> None:
+def test_a_screen_is_read_and_audited_only_when_chosen(qtbot: QtBot, window: MainWindow) -> None:
     before = _views(window, "officer")  # the audit screen's officer filter reads the list
     assert _views(window, "policy") == 0
     window.workspace.show_page("officers")
@@ -82,8 +81,9 @@ def test_lock_empties_every_opened_screen(qtbot: QtBot, window: MainWindow) -> N
     assert not clipboard.guard().pending
 
 
-def test_idle_time_follows_the_policy(qtbot: QtBot, new_vault: NewVault, worker: DbWorker,
-                                      keyring_store: DeviceSecretStore) -> None:
+def test_idle_time_follows_the_policy(
+    qtbot: QtBot, new_vault: NewVault, worker: DbWorker, keyring_store: DeviceSecretStore
+) -> None:
     session = new_vault.session
     policy.change(session, "idle_lock_minutes", 2, None)  # one administrator: bootstrap
     main = MainWindow(session, worker, keyring_store)

@@ -1,0 +1,274 @@
+"""A minimal source register: the use cases through which the access model is enforced.
+
+Every call checks ``services.access`` first (a denial is audited and raised), then validates,
+then runs its change or read in one transaction with its audit row. Identity values go only
+into the sealed ``source_identity`` table: audit rows carry field names and the stated reason.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cim_desktop.domain.access import rules
+from cim_desktop.domain.access.rules import Act, TeamRole, Tier
+from cim_desktop.domain.audit.rows import Action, AuditEvent
+from cim_desktop.domain.clock import iso_utc, utc_now
+from cim_desktop.domain.officers.model import OfficerStatus
+from cim_desktop.domain.sources.model import (
+    SourceRecord,
+    SourceStatus,
+    TeamMember,
+    check_particulars,
+    check_pseudonym,
+    check_reason,
+    check_status,
+    check_urn,
+    next_urn,
+)
+from cim_desktop.errors import InvalidInput
+from cim_desktop.services.access import permissions as access
+from cim_desktop.services.session import Session
+from cim_desktop.store.sources.register import SourceRepository
+
+SOURCE = access.SOURCE
+TEAM = "source-team"
+# An authorising officer must be impartial: never the handler or controller of the source.
+_NOT_BEFORE_AO = frozenset({TeamRole.HANDLER, TeamRole.CO_HANDLER, TeamRole.CONTROLLER})
+
+
+@dataclass(frozen=True)
+class SourceMetadata:
+    urn: str
+    status: SourceStatus
+
+
+@dataclass(frozen=True)
+class SourceContent:
+    urn: str
+    pseudonym: str
+    status: SourceStatus
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """One line of the register as the officer may see it."""
+
+    urn: str
+    status: SourceStatus
+    pseudonym: str | None  # None where the officer may see metadata only
+    break_glass: bool = False
+
+
+def _repo(session: Session) -> SourceRepository:
+    return SourceRepository(session.db.conn)
+
+
+def _existing(session: Session, urn: str) -> SourceRecord:
+    with session.db.reading():
+        record = _repo(session).get(urn)
+    if record is None:
+        raise InvalidInput(f"There is no source with the URN {urn}.")
+    return record
+
+
+# -- registering and the team -------------------------------------------------------------
+def register_source(session: Session, pseudonym: str, urn: str = "") -> SourceRecord:
+    """Put a source on the register; the registering officer joins its team."""
+    acting = session.require(frozenset(rules.REGISTER_ROLES), "register a source", SOURCE)
+    pseudonym = check_pseudonym(pseudonym)
+    now = utc_now()
+    with session.db.reading():
+        taken = _repo(session).urns()
+    if urn.strip():
+        urn = check_urn(urn)
+        if urn in taken:
+            raise InvalidInput(f"A source with the URN {urn} is already registered.")
+    else:
+        urn = next_urn(access.current_policy(session).text("urn_format"), now.year, taken)
+    team_role = rules.REGISTER_ROLES[acting]
+    record = SourceRecord(urn, pseudonym, SourceStatus.PROSPECT, iso_utc(now), session.officer.id)
+    event = AuditEvent(Action.CREATE, SOURCE, urn, {"team_role": team_role.value})
+    with session.change(event, acting):
+        _repo(session).add(record)
+        _repo(session).assign(
+            urn, session.officer.id, team_role, record.created_at, session.officer.id
+        )
+    return record
+
+
+def assign_team_role(session: Session, urn: str, username: str, team_role: TeamRole) -> TeamMember:
+    urn = check_urn(urn)
+    decision = access.require(session, Act.MANAGE_TEAM, urn, Tier.METADATA)
+    _existing(session, urn)
+    now = iso_utc(utc_now())
+    with session.db.reading():
+        officer = session.db.officers.by_username(username)
+        history = _repo(session).team(urn)
+    if officer is None or officer.status is not OfficerStatus.ACTIVE:
+        raise InvalidInput(f"There is no active officer with the username '{username.strip()}'.")
+    needed = rules.TEAM_ROLE_NEEDS[team_role]
+    if not officer.has(needed):
+        raise InvalidInput(
+            f"{officer.username} does not hold the {needed.label} role that a "
+            f"{team_role.label.lower()} needs."
+        )
+    mine = [m for m in history if m.officer_id == officer.id]
+    current = [m for m in mine if m.current(now)]
+    if current:
+        raise InvalidInput(
+            f"{officer.username} is already {current[0].team_role.label.lower()} of {urn}. "
+            "Each role on a source is held by a different officer."
+        )
+    if team_role is TeamRole.AUTHORISING_OFFICER and any(
+        m.team_role in _NOT_BEFORE_AO for m in mine
+    ):
+        raise InvalidInput(
+            f"{officer.username} has been a handler or controller of {urn} and "
+            "cannot be its authorising officer."
+        )
+    event = AuditEvent(
+        Action.CREATE, TEAM, urn, {"officer": officer.id, "team_role": team_role.value}
+    )
+    with session.change(event, decision.role):
+        member_id = _repo(session).assign(urn, officer.id, team_role, now, session.officer.id)
+    return TeamMember(
+        member_id, urn, officer.id, officer.username, team_role, now, None, session.officer.id
+    )
+
+
+def end_team_role(session: Session, urn: str, member_id: int) -> None:
+    urn = check_urn(urn)
+    decision = access.require(session, Act.MANAGE_TEAM, urn, Tier.METADATA)
+    now = iso_utc(utc_now())
+    with session.db.reading():
+        member = _repo(session).member(member_id)
+    if member is None or member.urn != urn or not member.current(now):
+        raise InvalidInput(f"That role on {urn} is not held at present.")
+    event = AuditEvent(
+        Action.UPDATE,
+        TEAM,
+        urn,
+        {"officer": member.officer_id, "team_role": member.team_role.value, "ended": True},
+    )
+    with session.change(event, decision.role):
+        _repo(session).end(member_id, now)
+
+
+def team(session: Session, urn: str, history: bool = False) -> list[TeamMember]:
+    """Who holds (or, with ``history``, has held) each role on the source."""
+    urn = check_urn(urn)
+    decision = access.require(session, Act.VIEW, urn, Tier.METADATA)
+    _existing(session, urn)
+    now = None if history else iso_utc(utc_now())
+    event = AuditEvent(Action.VIEW, TEAM, urn, {"history": history})
+    return session.audited_read(event, lambda: _repo(session).team(urn, now), decision.role)
+
+
+# -- reading --------------------------------------------------------------------------------
+def view_metadata(session: Session, urn: str) -> SourceMetadata:
+    urn = check_urn(urn)
+    decision = access.require(session, Act.VIEW, urn, Tier.METADATA)
+    record = _existing(session, urn)
+    session.record(
+        AuditEvent(Action.VIEW, SOURCE, urn, {"tier": Tier.METADATA.value}), decision.role
+    )
+    return SourceMetadata(record.urn, record.status)
+
+
+def view_content(session: Session, urn: str) -> SourceContent:
+    urn = check_urn(urn)
+    decision = access.require(session, Act.VIEW, urn, Tier.CONTENT)
+    detail: dict[str, str] = {"tier": Tier.CONTENT.value}
+    if decision.grant_id:
+        detail["break_glass"] = decision.grant_id
+    record = session.audited_read(
+        AuditEvent(Action.VIEW, SOURCE, urn, detail), lambda: _repo(session).get(urn), decision.role
+    )
+    if record is None:
+        raise InvalidInput(f"There is no source with the URN {urn}.")
+    return SourceContent(record.urn, record.pseudonym, record.status)
+
+
+def view_identity(session: Session, urn: str, reason: str) -> dict[str, str]:
+    """The sealed particulars; each view is audited with its reason (never the values)."""
+    urn = check_urn(urn)
+    decision = access.require(session, Act.VIEW, urn, Tier.IDENTITY, reason)
+    reason = check_reason(reason)
+    _existing(session, urn)
+    event = AuditEvent(Action.VIEW, SOURCE, urn, {"tier": Tier.IDENTITY.value}, reason=reason)
+    found = session.audited_read(event, lambda: _repo(session).identity(urn), decision.role)
+    if found is None:
+        return {}
+    particulars = json.loads(found[1])
+    return {str(k): str(v) for k, v in particulars.items()}
+
+
+def list_sources(session: Session) -> list[SourceSummary]:
+    """The sources the officer may see: their caseload with pseudonyms, and URN and status
+    of others only where the rules allow (auditors; policy ``metadata_outside_team``)."""
+    with session.db.reading():
+        records = _repo(session).all()
+    urns = [r.urn for r in records]
+    meta = access.permissions(session, urns, Act.VIEW, Tier.METADATA)
+    content = access.permissions(session, urns, Act.VIEW, Tier.CONTENT)
+    visible = [
+        SourceSummary(
+            r.urn,
+            r.status,
+            r.pseudonym if content[r.urn].allowed else None,
+            content[r.urn].grant_id is not None,
+        )
+        for r in records
+        if meta[r.urn].allowed
+    ]
+    session.record(AuditEvent(Action.VIEW, SOURCE, "*", {"listed": len(visible)}))
+    return visible
+
+
+# -- changing ------------------------------------------------------------------------------
+def update_status(session: Session, urn: str, status: str) -> None:
+    urn = check_urn(urn)
+    decision = access.require(session, Act.EDIT, urn, Tier.METADATA)
+    new = check_status(status)
+    old = _existing(session, urn).status
+    event = AuditEvent(
+        Action.UPDATE, SOURCE, urn, {"tier": Tier.METADATA.value, "status": [old.value, new.value]}
+    )
+    with session.change(event, decision.role):
+        _repo(session).set_status(urn, new)
+
+
+def update_pseudonym(session: Session, urn: str, pseudonym: str) -> None:
+    urn = check_urn(urn)
+    decision = access.require(session, Act.EDIT, urn, Tier.CONTENT)
+    pseudonym = check_pseudonym(pseudonym)
+    _existing(session, urn)
+    event = AuditEvent(
+        Action.UPDATE, SOURCE, urn, {"tier": Tier.CONTENT.value, "fields": ["pseudonym"]}
+    )
+    with session.change(event, decision.role):
+        _repo(session).set_pseudonym(urn, pseudonym)
+
+
+def update_identity(session: Session, urn: str, particulars: dict[str, str], reason: str) -> None:
+    """Record a new version of the sealed particulars (the old one is kept)."""
+    urn = check_urn(urn)
+    decision = access.require(session, Act.EDIT, urn, Tier.IDENTITY, reason)
+    reason = check_reason(reason, "changing the identity")
+    clean = check_particulars(particulars)
+    _existing(session, urn)
+    event = AuditEvent(
+        Action.UPDATE,
+        SOURCE,
+        urn,
+        {"tier": Tier.IDENTITY.value, "fields": sorted(clean)},
+        reason=reason,
+    )
+    with session.change(event, decision.role):
+        _repo(session).add_identity(
+            urn,
+            json.dumps(clean, sort_keys=True, ensure_ascii=False),
+            iso_utc(utc_now()),
+            session.officer.id,
+        )

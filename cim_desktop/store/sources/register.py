@@ -1,0 +1,130 @@
+"""The source register, its sealed identity compartment and its time-bounded team rows."""
+
+from __future__ import annotations
+
+from cim_desktop.domain.access.rules import TeamRole
+from cim_desktop.domain.sources.model import SourceRecord, SourceStatus, TeamMember
+from cim_desktop.store.connection import Connection
+
+_SOURCE = "urn, pseudonym, status, created_at, created_by"
+_MEMBER = (
+    "t.id, t.urn, t.officer_id, COALESCE(o.username, ''), t.team_role, t.valid_from, "
+    "t.valid_to, t.assigned_by"
+)
+# ISO timestamps in one format compare correctly as text.
+_CURRENT = "t.valid_from <= ? AND (t.valid_to IS NULL OR t.valid_to > ?)"
+
+
+def _source(row: tuple[str, str, str, str, str]) -> SourceRecord:
+    urn, pseudonym, status, created_at, created_by = row
+    return SourceRecord(urn, pseudonym, SourceStatus(status), created_at, created_by)
+
+
+def _member(row: tuple[int, str, str, str, str, str, str | None, str]) -> TeamMember:
+    mid, urn, officer_id, username, role, valid_from, valid_to, by = row
+    return TeamMember(int(mid), urn, officer_id, username, TeamRole(role), valid_from, valid_to, by)
+
+
+class SourceRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    # -- the register -------------------------------------------------------------------
+    def add(self, source: SourceRecord) -> None:
+        self._conn.execute(
+            f"INSERT INTO sources ({_SOURCE}) VALUES (?, ?, ?, ?, ?)",
+            (
+                source.urn,
+                source.pseudonym,
+                source.status.value,
+                source.created_at,
+                source.created_by,
+            ),
+        )
+
+    def get(self, urn: str) -> SourceRecord | None:
+        row = self._conn.execute(f"SELECT {_SOURCE} FROM sources WHERE urn = ?", (urn,)).fetchone()
+        return None if row is None else _source(row)
+
+    def all(self) -> list[SourceRecord]:
+        rows = self._conn.execute(f"SELECT {_SOURCE} FROM sources ORDER BY urn").fetchall()
+        return [_source(r) for r in rows]
+
+    def urns(self) -> set[str]:
+        return {str(r[0]) for r in self._conn.execute("SELECT urn FROM sources")}
+
+    def set_pseudonym(self, urn: str, pseudonym: str) -> None:
+        self._conn.execute("UPDATE sources SET pseudonym = ? WHERE urn = ?", (pseudonym, urn))
+
+    def set_status(self, urn: str, status: SourceStatus) -> None:
+        self._conn.execute("UPDATE sources SET status = ? WHERE urn = ?", (status.value, urn))
+
+    # -- the sealed compartment -----------------------------------------------------------
+    def identity(self, urn: str) -> tuple[int, str] | None:
+        """(version, particulars JSON) in force, or None when nothing is recorded yet."""
+        row = self._conn.execute(
+            "SELECT version, particulars FROM source_identity WHERE urn = ? "
+            "ORDER BY version DESC LIMIT 1",
+            (urn,),
+        ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def add_identity(self, urn: str, particulars: str, when: str, by: str) -> int:
+        current = self.identity(urn)
+        version = 1 if current is None else current[0] + 1
+        self._conn.execute(
+            "INSERT INTO source_identity (urn, version, particulars, recorded_at, recorded_by) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (urn, version, particulars, when, by),
+        )
+        return version
+
+    # -- the team -----------------------------------------------------------------------
+    def team_roles(self, urn: str, officer_id: str, now: str) -> frozenset[TeamRole]:
+        rows = self._conn.execute(
+            f"SELECT t.team_role FROM source_team t WHERE t.officer_id = ? AND t.urn = ? "
+            f"AND {_CURRENT}",
+            (officer_id, urn, now, now),
+        )
+        return frozenset(TeamRole(r[0]) for r in rows)
+
+    def roles_by_source(self, officer_id: str, now: str) -> dict[str, frozenset[TeamRole]]:
+        found: dict[str, set[TeamRole]] = {}
+        for urn, role in self._conn.execute(
+            f"SELECT t.urn, t.team_role FROM source_team t WHERE t.officer_id = ? AND {_CURRENT}",
+            (officer_id, now, now),
+        ):
+            found.setdefault(str(urn), set()).add(TeamRole(role))
+        return {urn: frozenset(roles) for urn, roles in found.items()}
+
+    def team(self, urn: str, now: str | None = None) -> list[TeamMember]:
+        """The team in force at ``now``, or its whole history when ``now`` is None."""
+        sql = (
+            f"SELECT {_MEMBER} FROM source_team t LEFT JOIN officers o "
+            "ON o.id = t.officer_id WHERE t.urn = ?"
+        )
+        params: tuple[str, ...] = (urn,)
+        if now is not None:
+            sql += f" AND {_CURRENT}"
+            params = (urn, now, now)
+        rows = self._conn.execute(sql + " ORDER BY t.valid_from, t.id", params).fetchall()
+        return [_member(r) for r in rows]
+
+    def member(self, member_id: int) -> TeamMember | None:
+        row = self._conn.execute(
+            f"SELECT {_MEMBER} FROM source_team t LEFT JOIN officers o "
+            "ON o.id = t.officer_id WHERE t.id = ?",
+            (member_id,),
+        ).fetchone()
+        return None if row is None else _member(row)
+
+    def assign(self, urn: str, officer_id: str, role: TeamRole, when: str, by: str) -> int:
+        rows = self._conn.execute(
+            "INSERT INTO source_team (urn, officer_id, team_role, valid_from, assigned_by) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (urn, officer_id, role.value, when, by),
+        ).fetchall()  # read to the end so the insert is complete before COMMIT
+        return int(rows[0][0])
+
+    def end(self, member_id: int, when: str) -> None:
+        self._conn.execute("UPDATE source_team SET valid_to = ? WHERE id = ?", (when, member_id))

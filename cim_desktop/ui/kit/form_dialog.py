@@ -1,0 +1,197 @@
+"""A dialog form with inline errors that saves through the worker, and the helpers the
+officer and account dialogs share (dates, asking for a second administrator's approval).
+
+Each form checks what it can before saving and shows every problem under its field; the
+service's own refusals land there too, routed by the field name they start with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cim_desktop.domain.clock import utc_now
+from cim_desktop.errors import CimError
+from cim_desktop.services.officers import management as officers
+from cim_desktop.ui.kit import crash
+from cim_desktop.ui.kit.approval_dialog import request_approval
+from cim_desktop.ui.kit.widgets import FieldError, form_field, heading, marked_frame, note
+from cim_desktop.ui.kit.worker import DbWorker
+
+if TYPE_CHECKING:
+    from cim_desktop.services.access.approval import Approval
+    from cim_desktop.services.session import Session
+
+
+def with_approval(
+    parent: QWidget,
+    session: Session,
+    worker: DbWorker,
+    purpose: str,
+    summary: str,
+    then: Callable[[Approval | None], None],
+    failed: Callable[[BaseException], None],
+    exclude: frozenset[str] = frozenset(),
+) -> None:
+    """Ask a second administrator when one could approve; then call ``then(approval)``."""
+
+    def decided(required: bool) -> None:
+        if required:
+            request_approval(parent, session, officers.ADMINS, purpose, summary, then, worker)
+        else:
+            then(None)
+
+    worker.run(
+        lambda: officers.second_officer_required(session, exclude), decided, failed, owner=parent
+    )
+
+
+def date_edit(day: date | None = None) -> QDateEdit:
+    edit = QDateEdit()
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("dd MMM yyyy")
+    today = day or utc_now().date()
+    edit.setDate(QDate(today.year, today.month, today.day))
+    return edit
+
+
+def day_of(edit: QDateEdit) -> date:
+    d = edit.date()
+    return date(d.year(), d.month(), d.day())
+
+
+class FormDialog(QDialog):
+    """A fixed-width dialog with a marking, a heading, fields with inline errors and a form
+    error, and a primary button that saves through the worker."""
+
+    saved = Signal(object)
+    # Service and domain messages name their field first ("Rank: ..."); this routes them.
+    prefixes: ClassVar[dict[str, str]] = {}
+
+    def __init__(
+        self,
+        title: str,
+        intro: str,
+        session: Session,
+        worker: DbWorker,
+        save_text: str,
+        parent: QWidget | None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"cim-desktop — {title}")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self._session = session
+        self._worker = worker
+        self._busy = False
+        self.errors: dict[str, FieldError] = {}
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setVerticalSpacing(8)
+        self.error = QLabel()
+        self.error.setObjectName("formError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.save_button = QPushButton(save_text)
+        self.save_button.setObjectName("primary")
+        self.save_button.setDefault(True)
+        buttons = QDialogButtonBox()
+        buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.attempt)
+        buttons.rejected.connect(self.reject)
+        self.body = QVBoxLayout()
+        self.body.setContentsMargins(28, 20, 28, 22)
+        self.body.setSpacing(10)
+        self.body.addWidget(heading(title))
+        if intro:
+            self.body.addWidget(note(intro))
+        self.body.addLayout(self.form)
+        self._tail = QVBoxLayout()
+        self.body.addLayout(self._tail)
+        self.body.addWidget(self.error)
+        self.body.addWidget(buttons)
+        marked_frame(self, self.body, 620)
+
+    def add_field(
+        self, key: str, label: str, widget: QWidget, hint: str = "", form: QFormLayout | None = None
+    ) -> None:
+        error = FieldError()
+        error.setProperty("field", key)
+        self.errors[key] = error
+        (form or self.form).addRow(label, form_field(widget, error, hint))
+        if isinstance(widget, QLineEdit):
+            widget.textEdited.connect(lambda _t: error.clear_error())
+
+    def field_error(self, key: str, message: str) -> None:
+        self.errors[key].show_error(message)
+
+    def clear_errors(self) -> None:
+        for error in self.errors.values():
+            error.clear_error()
+        self.error.hide()
+
+    def shown_errors(self) -> dict[str, str]:
+        return {k: e.text() for k, e in self.errors.items() if not e.isHidden()}
+
+    def show_problem(self, message: str, fallback: str = "") -> None:
+        """Put a message under the field it names, else under ``fallback``, else on top."""
+        head, _, rest = message.partition(": ")
+        key = self.prefixes.get(head)
+        if key in self.errors and rest:
+            self.field_error(key, rest)
+        elif fallback in self.errors:
+            self.field_error(fallback, message)
+        else:
+            self.error.setText(message)
+            self.error.show()
+
+    def checked(self, key: str, check: Callable[[], Any]) -> Any:
+        try:
+            return check()
+        except CimError as exc:
+            self.show_problem(exc.message, key)
+            return None
+
+    # -- saving ---------------------------------------------------------------------------
+    def attempt(self) -> None:
+        if self._busy:
+            return
+        self.clear_errors()
+        self.submit()
+
+    def submit(self) -> None:
+        raise NotImplementedError
+
+    def run(self, job: Callable[[], object], fallback: str = "") -> None:
+        self._set_busy(True)
+        self._worker.run(job, self._done, lambda exc: self.failed(exc, fallback), owner=self)
+
+    def _set_busy(self, on: bool) -> None:
+        self._busy = on
+        self.save_button.setEnabled(not on)
+
+    def _done(self, result: object) -> None:
+        self._set_busy(False)
+        self.accept()
+        self.saved.emit(result)
+
+    def failed(self, exc: BaseException, fallback: str = "") -> None:
+        self._set_busy(False)
+        if isinstance(exc, CimError):
+            self.show_problem(exc.message, fallback)
+        else:
+            crash.report(exc, self)

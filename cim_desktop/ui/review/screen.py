@@ -1,0 +1,344 @@
+"""The review queue screen: break-glass sessions, denied accesses and lockouts waiting for a
+controller's sign-off. Auditors see the same queue read-only.
+
+Every read and sign-off runs on the worker (opening the queue writes an audit row); the
+screen never touches the database on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QItemSelection,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cim_desktop.domain.clock import parse_iso_utc
+from cim_desktop.errors import CimError, PermissionDenied
+from cim_desktop.services.review import queue as review
+from cim_desktop.services.review.queue import Queue, ReviewItem
+from cim_desktop.ui.kit import crash
+from cim_desktop.ui.kit.list_model import ListTableModel
+from cim_desktop.ui.kit.widgets import FieldError, heading, local_time, note, record_table
+from cim_desktop.ui.kit.worker import DbWorker
+
+if TYPE_CHECKING:
+    from cim_desktop.services.session import Session
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+# Topics after which new items may be waiting ("review" is this screen's own: it reloads
+# itself after a sign-off).
+RELOAD_TOPICS = frozenset({"break-glass", "sources", "officers"})
+
+
+class Column(IntEnum):
+    KIND = 0
+    OFFICER = 1
+    WHEN = 2
+    RECORD = 3
+    SUMMARY = 4
+
+
+HEADERS = {
+    Column.KIND: "Kind",
+    Column.OFFICER: "Officer",
+    Column.WHEN: "When (local)",
+    Column.RECORD: "Record",
+    Column.SUMMARY: "What happened",
+}
+_WIDTHS = {Column.KIND: 120, Column.OFFICER: 110, Column.WHEN: 160, Column.RECORD: 130}
+
+
+def _when(iso: str) -> str:
+    try:
+        return local_time(parse_iso_utc(iso))
+    except ValueError:
+        return iso
+
+
+class ReviewModel(ListTableModel[ReviewItem]):
+    headers = tuple(HEADERS[c] for c in Column)
+
+    def set_items(self, items: list[ReviewItem]) -> None:
+        self.set_rows(items)
+
+    def clear(self) -> None:
+        self.set_rows([])
+
+    def item_at(self, row: int) -> ReviewItem:
+        return self.rows[row]
+
+    def display(self, row: ReviewItem, column: int) -> Any:
+        return {
+            Column.KIND: row.kind.label,
+            Column.OFFICER: row.officer or "unknown",
+            Column.WHEN: _when(row.when),
+            Column.RECORD: row.entity,
+            Column.SUMMARY: row.summary,
+        }[Column(column)]
+
+    def tooltip(self, row: ReviewItem, column: int) -> Any:
+        return row.summary if Column(column) is Column.SUMMARY else None
+
+
+class ReviewScreen(QWidget):
+    changed = Signal(str)
+
+    def __init__(self, worker: DbWorker, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._worker = worker
+        self._session: Session | None = None
+        self._loading = False
+        self._reload_pending = False
+        self.can_sign = False
+        self.model = ReviewModel(self)
+
+        self.count_label = note("")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.reload)
+        top = QHBoxLayout()
+        top.addWidget(self.count_label, 1)
+        top.addWidget(self.refresh_button)
+        self.read_only = QLabel(
+            "Read-only: professional standards can see the queue; only a "
+            "controller signs items off."
+        )
+        self.read_only.setObjectName("instruction")
+        self.read_only.setWordWrap(True)
+        self.read_only.hide()
+
+        self.table = record_table(self.model)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        for section, width in _WIDTHS.items():
+            self.table.setColumnWidth(section, width)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+
+        # The selected item and the sign-off form.
+        self.detail_title = QLabel("Select an item to review it.")
+        self.detail_title.setObjectName("subheading")
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note_error = FieldError()
+        self.note_edit = QPlainTextEdit()
+        self.note_edit.setPlaceholderText("What you checked, and what follows from it")
+        self.note_edit.setAccessibleName("Sign-off note")
+        self.note_edit.setFixedHeight(64)
+        self.note_edit.textChanged.connect(self.note_error.clear_error)
+        self.sign_button = QPushButton("Sign off")
+        self.sign_button.setObjectName("primary")
+        self.sign_button.clicked.connect(self.sign_off)
+        self.sign_form = QWidget()
+        form = QVBoxLayout(self.sign_form)
+        form.setContentsMargins(0, 4, 0, 0)
+        form.setSpacing(4)
+        form.addWidget(QLabel("Sign-off note"))
+        form.addWidget(self.note_edit)
+        form.addWidget(self.note_error)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.sign_button)
+        form.addLayout(buttons)
+        panel = QFrame()
+        panel.setObjectName("card")
+        panel_box = QVBoxLayout(panel)
+        panel_box.setContentsMargins(14, 10, 14, 12)
+        panel_box.addWidget(self.detail_title)
+        panel_box.addWidget(self.detail)
+        panel_box.addWidget(self.sign_form)
+
+        queue = QWidget()
+        queue_box = QVBoxLayout(queue)
+        queue_box.setContentsMargins(0, 0, 0, 0)
+        queue_box.setSpacing(8)
+        queue_box.addLayout(top)
+        queue_box.addWidget(self.read_only)
+        queue_box.addWidget(self.table, 1)
+        queue_box.addWidget(panel)
+        self.denied = note("")
+        self.denied.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.body = QStackedWidget()
+        self.body.addWidget(queue)
+        self.body.addWidget(self.denied)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 12)
+        layout.setSpacing(6)
+        layout.addWidget(heading("Review queue"))
+        layout.addWidget(
+            note(
+                "Break-glass sessions, denied accesses and account lockouts wait "
+                "here until a controller signs them off. Opening the queue and "
+                "every sign-off are recorded in the audit trail."
+            )
+        )
+        layout.addSpacing(6)
+        layout.addWidget(self.body, 1)
+        self._show_selected()
+
+    # -- opening and closing --------------------------------------------------------------
+    def open(self, session: Session) -> None:
+        self._session = session
+        self.reload()
+
+    def close_view(self) -> None:
+        """Drop every item and the typed note (the vault is locking)."""
+        self._session = None
+        self._reload_pending = False
+        self.model.clear()
+        self.note_edit.clear()
+        self.note_error.clear_error()
+        self.count_label.clear()
+        self.denied.clear()
+        self._show_selected()
+
+    def on_data_changed(self, topic: str) -> None:
+        if topic in RELOAD_TOPICS and self._session is not None:
+            self.reload()
+
+    # -- loading --------------------------------------------------------------------------
+    def reload(self) -> None:
+        session = self._session
+        if session is None:
+            return
+        if self._loading:
+            self._reload_pending = True
+            return
+        self._loading = True
+        self.refresh_button.setEnabled(False)
+        self._worker.run(
+            lambda: review.pending(session), self._loaded, self._load_failed, owner=self
+        )
+
+    def _finish_loading(self) -> bool:
+        self._loading = False
+        self.refresh_button.setEnabled(True)
+        if self._session is None:
+            return False
+        if self._reload_pending:
+            self._reload_pending = False
+            self.reload()
+            return False
+        return True
+
+    def _loaded(self, queue: Queue) -> None:
+        if not self._finish_loading():
+            return
+        selected = self.selected()
+        self.can_sign = queue.can_sign
+        self.model.set_items(queue.items)
+        self.body.setCurrentIndex(0)
+        self.read_only.setVisible(not queue.can_sign)
+        shown = len(queue.items)
+        if not queue.total:
+            self.count_label.setText("Nothing is waiting for review.")
+        elif shown < queue.total:
+            self.count_label.setText(f"{queue.total} items waiting; the newest {shown} shown.")
+        else:
+            self.count_label.setText(
+                f"{queue.total} item{'s' if queue.total != 1 else ''} waiting for sign-off."
+            )
+        if selected is not None:
+            self._select(selected.kind.value, selected.ref)
+        self._show_selected()
+
+    def _load_failed(self, exc: BaseException) -> None:
+        if not self._finish_loading():
+            return
+        if isinstance(exc, PermissionDenied):
+            self.model.clear()
+            self.denied.setText(exc.message)
+            self.body.setCurrentIndex(1)
+        else:
+            crash.report(exc, self)
+
+    # -- selection ------------------------------------------------------------------------
+    def selected(self) -> ReviewItem | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.item_at(rows[0].row()) if rows else None
+
+    def select_row(self, row: int) -> None:
+        self.table.selectRow(row)
+
+    def _select(self, kind: str, ref: str) -> None:
+        for row in range(self.model.rowCount()):
+            item = self.model.item_at(row)
+            if item.kind.value == kind and item.ref == ref:
+                self.table.selectRow(row)
+                return
+
+    def _selection_changed(self, _new: QItemSelection, _old: QItemSelection) -> None:
+        self.note_error.clear_error()
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        item = self.selected()
+        self.sign_form.setVisible(self.can_sign and item is not None)
+        if item is None:
+            self.detail_title.setText(
+                "Select an item to review it." if self.model.rowCount() else ""
+            )
+            self.detail.clear()
+            return
+        self.detail_title.setText(
+            f"{item.kind.label}: {item.officer or 'unknown officer'}, {_when(item.when)}"
+        )
+        lines = [item.summary]
+        if item.justification:
+            lines.append(f"Justification: \u201c{item.justification}\u201d")
+        if item.expires_at:
+            end = item.ended_at or item.expires_at
+            lines.append(f"Access {'ended' if item.ended_at else 'runs until'} {_when(end)}.")
+        self.detail.setText("\n".join(lines))
+
+    # -- signing off ----------------------------------------------------------------------
+    def sign_off(self) -> None:
+        session, item = self._session, self.selected()
+        if session is None or item is None or not self.can_sign:
+            return
+        text = self.note_edit.toPlainText().strip()
+        if not text:
+            self.note_error.show_error("Write a note saying what you checked.")
+            self.note_edit.setFocus()
+            return
+        self.sign_button.setEnabled(False)
+        self._worker.run(
+            lambda: review.sign_off(session, item.kind, item.ref, text),
+            lambda _none: self._signed(),
+            self._sign_failed,
+            owner=self,
+        )
+
+    def _signed(self) -> None:
+        self.sign_button.setEnabled(True)
+        self.note_edit.clear()
+        self.table.clearSelection()
+        self.changed.emit("audit")
+        self.changed.emit("review")
+        if self._session is not None:
+            self.reload()
+
+    def _sign_failed(self, exc: BaseException) -> None:
+        self.sign_button.setEnabled(True)
+        if isinstance(exc, CimError):
+            self.note_error.show_error(exc.message)
+        else:
+            crash.report(exc, self)

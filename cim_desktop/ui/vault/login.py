@@ -1,0 +1,255 @@
+"""Logging in, which is unlocking: the login form, and the dialog that holds it at start-up.
+
+The same form sits on the lock screen. Argon2id runs on the worker thread (it releases the
+GIL), so the window keeps painting while the key is derived. The services are imported inside
+the job: they pull in the crypto and database modules, which the first window does not need.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cim_desktop.errors import CimError, KeyringUnavailable, NoUsableKeyring, VaultTampered
+from cim_desktop.ui.kit import crash
+from cim_desktop.ui.kit.widgets import heading, marked_frame, note
+from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.vault.keyring_panel import KeyringPanel
+
+if TYPE_CHECKING:
+    from cim_desktop.security.device_secret import DeviceSecretStore
+    from cim_desktop.services.session import Session
+
+
+class LoginForm(QWidget):
+    """Username and password; emits ``unlocked(Session)`` on success."""
+
+    unlocked = Signal(object)
+    recovery_requested = Signal()
+
+    def __init__(
+        self,
+        root: Path,
+        worker: DbWorker,
+        keyring: DeviceSecretStore | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.root = root
+        self._worker = worker
+        self._keyring = keyring
+        self._waiting = False
+
+        self.username = QLineEdit()
+        self.username.setObjectName("username")
+        self.username.setMaxLength(64)
+        self.username.setAccessibleName("Username")
+        self.password = QLineEdit()
+        self.password.setObjectName("password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName("Password")
+        self.username.returnPressed.connect(self.password.setFocus)
+        self.password.returnPressed.connect(self.attempt)
+        for field in (self.username, self.password):
+            field.setMinimumWidth(260)
+            field.textEdited.connect(self._edited)
+
+        self.error = QLabel()
+        self.error.setObjectName("formError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.status = QLabel("Unlocking the vault…")
+        self.status.setObjectName("note")
+        self.status.hide()
+
+        self.recover_button = QPushButton("Recover with recovery code…")
+        self.recover_button.setObjectName("link")
+        self.recover_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.recover_button.clicked.connect(self.recovery_requested)
+        self.recover_button.hide()
+        self.login_button = QPushButton("Log in")
+        self.login_button.setObjectName("primary")
+        self.login_button.setDefault(True)
+        self.login_button.clicked.connect(self.attempt)
+        # Hidden while the keyring works; see check_keyring().
+        self.keyring_panel = KeyringPanel(worker, keyring)
+        self.keyring_panel.checked.connect(self._keyring_checked)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setVerticalSpacing(10)
+        form.addRow("&Username", self.username)
+        form.addRow("&Password", self.password)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.recover_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.status)
+        buttons.addWidget(self.login_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(12)
+        layout.addWidget(self.keyring_panel)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addLayout(buttons)
+
+    # -- behaviour ------------------------------------------------------------------------
+    def set_username(self, name: str) -> None:
+        self.username.setText(name)
+        (self.password if name else self.username).setFocus()
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+
+    def show_recovery_route(self, on: bool) -> None:
+        self.recover_button.setVisible(on)
+
+    def reset(self) -> None:
+        self.password.clear()
+        self.show_error("")
+        self._set_waiting(False)
+
+    def check_keyring(self) -> None:
+        """Ask whether the keyring works before the user types: without one no password
+        can open the vault, and the form stays shut until "Check again" finds one. A missing
+        entry for this vault is not found here; the unlock reports it with the recovery
+        route, as before."""
+        self.keyring_panel.check()
+
+    def _keyring_checked(self, usable: bool) -> None:
+        self._set_waiting(self._waiting)
+        if not usable:
+            self.show_error("")
+            self.show_recovery_route(False)
+        elif not self.username.text():
+            self.username.setFocus()
+
+    def _edited(self) -> None:
+        if self.error.isVisible() and not self.recover_button.isVisible():
+            self.show_error("")
+
+    def attempt(self) -> None:
+        if self._waiting or self.keyring_panel.usable is False:
+            return
+        username = self.username.text().strip()
+        password = self.password.text()
+        if not username or not password:
+            self.show_error("Enter your username and password.")
+            (self.username if not username else self.password).setFocus()
+            return
+        root, keyring = self.root, self._keyring
+
+        def unlock() -> Session:
+            from cim_desktop.services.vault import lifecycle as vault
+
+            return vault.unlock(root, username, password, keyring)
+
+        self.show_error("")
+        self._set_waiting(True)
+        self._worker.run(unlock, self._succeeded, self._failed, owner=self)
+
+    def _set_waiting(self, on: bool) -> None:
+        self._waiting = on
+        usable = self.keyring_panel.usable is not False
+        for widget in (self.username, self.password, self.login_button, self.recover_button):
+            widget.setEnabled(not on and usable)
+        self.status.setVisible(on)
+        if on:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.unsetCursor()
+
+    def _succeeded(self, session: Session) -> None:
+        self.password.clear()
+        self._set_waiting(False)
+        self.show_recovery_route(False)
+        self.unlocked.emit(session)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._set_waiting(False)
+        self.password.clear()
+        if not isinstance(exc, CimError):
+            crash.report(exc, self)
+            return
+        if isinstance(exc, NoUsableKeyring):  # the keyring went away after the check
+            self.keyring_panel.show_problem(exc.message)
+            return
+        self.show_error(exc.message)
+        # Recovery is the way back from both: a keyring that lost the device secret, and a
+        # vault.keys that fails its MAC (recovery re-seals it and records the finding).
+        self.show_recovery_route(isinstance(exc, KeyringUnavailable | VaultTampered))
+        self.password.setFocus()
+
+
+class LoginDialog(QDialog):
+    """The start-up window when a vault exists."""
+
+    logged_in = Signal(object)
+
+    def __init__(
+        self,
+        root: Path,
+        worker: DbWorker,
+        keyring: DeviceSecretStore | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("cim-desktop — Log in")
+        self.session: Session | None = None
+        self.recovery_dialog: QDialog | None = None
+        self._worker = worker
+        self._keyring = keyring
+        self.form = LoginForm(root, worker, keyring)
+        self.form.unlocked.connect(self._unlocked)
+        self.form.recovery_requested.connect(self.open_recovery)
+
+        body = QVBoxLayout()
+        body.setContentsMargins(32, 24, 32, 28)
+        body.setSpacing(10)
+        body.addWidget(heading("Log in to the vault"))
+        body.addWidget(
+            note(
+                "Logging in unlocks the encrypted vault on this workstation. "
+                "Five wrong passwords lock the account until an administrator "
+                "releases it."
+            )
+        )
+        location = note(f"Vault: {root}")
+        location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        body.addWidget(location)
+        body.addSpacing(8)
+        body.addWidget(self.form)
+        marked_frame(self, body, 500)
+        self.form.username.setFocus()
+        self.form.check_keyring()
+
+    def _unlocked(self, session: Session) -> None:
+        self.session = session
+        self.logged_in.emit(session)
+        self.accept()
+
+    def open_recovery(self) -> None:
+        from cim_desktop.ui.vault.recovery import RecoveryDialog
+
+        dialog = RecoveryDialog(self.form.root, self._worker, self._keyring, self)
+        dialog.recovered.connect(self._recovered)
+        self.recovery_dialog = dialog
+        dialog.open()
+
+    def _recovered(self, rewrapped: int) -> None:
+        self.form.show_recovery_route(False)
+        self.form.show_error("")
+        self.form.password.setFocus()
