@@ -6,7 +6,9 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from cim_desktop.domain.audit.rows import ChainReport
+from cim_desktop.domain import changes
+from cim_desktop.domain.audit.rows import AuditRow, ChainReport
+from cim_desktop.domain.changes import ChangeSet
 from cim_desktop.domain.clock import utc_now
 from cim_desktop.errors import CimError, VaultCorrupt, VaultTooNew
 from cim_desktop.store.audit.chain import AuditChain
@@ -38,6 +40,11 @@ class VaultDatabase:
         self.path = path
         self.vault_id = vault_id
         self.audit = AuditChain(conn, vault_id)
+        self.audit.on_append = self._appended
+        # What the open transaction changed (from its audit rows), and who is listening:
+        # ``recording()`` blocks, innermost last. Kept only when the transaction commits.
+        self._uncommitted: list[ChangeSet] = []
+        self._recorders: list[list[ChangeSet]] = []
         self.officers = OfficerRepository(conn)
         self.meta = MetaRepository(conn)
         # (from version, to version, pre-migration copy) when opening migrated the schema.
@@ -117,18 +124,47 @@ class VaultDatabase:
             self.conn.execute("BEGIN IMMEDIATE")
         except DatabaseError as exc:
             raise map_error(exc) from None
+        self._uncommitted.clear()
         try:
             state.mark_foreign(self.conn)
             yield
             self.conn.execute("COMMIT")
         except DatabaseError as exc:
+            self._uncommitted.clear()
             with contextlib.suppress(DatabaseError):
                 self.conn.execute("ROLLBACK")
             raise map_error(exc) from None
         except BaseException:
+            self._uncommitted.clear()
             with contextlib.suppress(DatabaseError):
                 self.conn.execute("ROLLBACK")
             raise
+        for recorder in self._recorders:
+            recorder.extend(self._uncommitted)
+        self._uncommitted.clear()
+
+    def _appended(self, row: AuditRow) -> None:
+        self._uncommitted.append(changes.from_audit(row.action, row.entity_type, row.entity_id))
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[ChangeSet]]:
+        """Collect what every transaction committed inside the block changed.
+
+        Read the list after the block (``changes.merged``); a transaction that rolled back
+        contributes nothing."""
+        recorder: list[ChangeSet] = []
+        self._recorders.append(recorder)
+        try:
+            yield recorder
+        finally:
+            self._recorders.remove(recorder)
+
+    def data_version(self) -> int:
+        """SQLite's counter of commits made by *other* connections (another process).
+
+        Cheap enough to poll: it reads no page."""
+        with self.reading():
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[None]:

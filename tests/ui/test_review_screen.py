@@ -10,10 +10,12 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from cim_desktop.domain.access.rules import ReviewKind, TeamRole
+from cim_desktop.domain.changes import ChangeSet, Kind
 from cim_desktop.errors import PermissionDenied
 from cim_desktop.services.access import permissions as access
 from cim_desktop.services.review import queue as review
 from cim_desktop.services.sources import register as sources
+from cim_desktop.ui.kit.changes import bus
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.review.screen import Column, ReviewModel, ReviewScreen
 from tests.access_world import World, build, password
@@ -87,7 +89,9 @@ def test_a_controller_signs_off_from_the_screen(
 
     qtbot.keyClicks(screen.note_edit, "Checked the incident log")
     assert not screen.note_error.isVisible()
-    with qtbot.waitSignal(screen.changed, check_params_cb=lambda topic: topic == "review"):
+    with qtbot.waitSignal(
+        bus().changed, check_params_cb=lambda changed, _by: changed.touches({Kind.REVIEW})
+    ):
         qtbot.mouseClick(screen.sign_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, worker)
     assert screen.model.rowCount() == before - 1
@@ -133,7 +137,8 @@ def test_others_are_refused_and_lock_drops_everything(
     screen.select_row(0)
     qtbot.keyClicks(screen.note_edit, "half typed")
     screen.close_view()
+    refused.close_view()
     assert screen.model.rowCount() == 0 and screen.note_edit.toPlainText() == ""
     assert screen.detail.text() == "" and screen.count_label.text() == ""
-    screen.on_data_changed("break-glass")  # locked: nothing is read
+    bus().publish(ChangeSet.of(Kind.ACCESS), "test")  # locked: nothing is read
     assert not worker.busy

@@ -80,6 +80,8 @@ class AuditChain:
     def __init__(self, conn: Connection, vault_id: str) -> None:
         self._conn = conn
         self._vault_id = vault_id
+        # Told of every row appended, so the open transaction knows what it changed.
+        self.on_append: Callable[[AuditRow], None] | None = None
 
     def head(self) -> tuple[int, bytes]:
         seq, prev, _ = self._head()
@@ -140,7 +142,10 @@ class AuditChain:
             f"INSERT INTO audit ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (*fields, prev, digest, state, bound_text),
         )
-        return AuditRow(*fields, prev, digest, state, bound_text)
+        row = AuditRow(*fields, prev, digest, state, bound_text)
+        if self.on_append is not None:
+            self.on_append(row)
+        return row
 
     def count(self, flt: AuditFilter | None = None) -> int:
         where, params = (flt or AuditFilter()).where()

@@ -15,7 +15,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
-    Signal,
 )
 from PySide6.QtWidgets import (
     QFrame,
@@ -24,18 +23,17 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from cim_desktop.domain.changes import Kind
 from cim_desktop.domain.clock import parse_iso_utc
-from cim_desktop.errors import CimError, PermissionDenied
 from cim_desktop.services.review import queue as review
 from cim_desktop.services.review.queue import Queue, ReviewItem
-from cim_desktop.ui.kit import crash
 from cim_desktop.ui.kit.list_model import ListTableModel
-from cim_desktop.ui.kit.widgets import FieldError, heading, local_time, note, record_table
+from cim_desktop.ui.kit.screen import Screen
+from cim_desktop.ui.kit.widgets import FieldError, local_time, note, record_table
 from cim_desktop.ui.kit.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -44,7 +42,6 @@ if TYPE_CHECKING:
 ModelIndex = QModelIndex | QPersistentModelIndex
 # Topics after which new items may be waiting ("review" is this screen's own: it reloads
 # itself after a sign-off).
-RELOAD_TOPICS = frozenset({"break-glass", "sources", "officers"})
 
 
 class Column(IntEnum):
@@ -97,21 +94,24 @@ class ReviewModel(ListTableModel[ReviewItem]):
         return row.summary if Column(column) is Column.SUMMARY else None
 
 
-class ReviewScreen(QWidget):
-    changed = Signal(str)
+class ReviewScreen(Screen):
+    title = "Review queue"
+    intro = (
+        "Break-glass sessions, denied accesses and account lockouts wait here until a "
+        "controller signs them off. Opening the queue and every sign-off are recorded in "
+        "the audit trail."
+    )
+    help_topic = "review"
+    kinds = frozenset({Kind.REVIEW, Kind.ACCESS, Kind.SOURCES, Kind.OFFICERS})
 
     def __init__(self, worker: DbWorker, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._worker = worker
-        self._session: Session | None = None
-        self._loading = False
-        self._reload_pending = False
+        super().__init__(worker, parent)
         self.can_sign = False
         self.model = ReviewModel(self)
 
         self.count_label = note("")
         self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.clicked.connect(self.reload)
+        self.refresh_button.clicked.connect(self.refresh)
         top = QHBoxLayout()
         top.addWidget(self.count_label, 1)
         top.addWidget(self.refresh_button)
@@ -173,79 +173,26 @@ class ReviewScreen(QWidget):
         queue_box.addWidget(self.read_only)
         queue_box.addWidget(self.table, 1)
         queue_box.addWidget(panel)
-        self.denied = note("")
-        self.denied.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body = QStackedWidget()
-        self.body.addWidget(queue)
-        self.body.addWidget(self.denied)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 12)
-        layout.setSpacing(6)
-        layout.addWidget(heading("Review queue"))
-        layout.addWidget(
-            note(
-                "Break-glass sessions, denied accesses and account lockouts wait "
-                "here until a controller signs them off. Opening the queue and "
-                "every sign-off are recorded in the audit trail."
-            )
-        )
-        layout.addSpacing(6)
-        layout.addWidget(self.body, 1)
+        self.set_content(queue)
         self._show_selected()
 
-    # -- opening and closing --------------------------------------------------------------
-    def open(self, session: Session) -> None:
-        self._session = session
-        self.reload()
-
-    def close_view(self) -> None:
+    # -- loading --------------------------------------------------------------------------
+    def clear(self) -> None:
         """Drop every item and the typed note (the vault is locking)."""
-        self._session = None
-        self._reload_pending = False
         self.model.clear()
         self.note_edit.clear()
         self.note_error.clear_error()
         self.count_label.clear()
-        self.denied.clear()
         self._show_selected()
 
-    def on_data_changed(self, topic: str) -> None:
-        if topic in RELOAD_TOPICS and self._session is not None:
-            self.reload()
+    def fetch(self, session: Session) -> Queue:
+        return review.pending(session)
 
-    # -- loading --------------------------------------------------------------------------
-    def reload(self) -> None:
-        session = self._session
-        if session is None:
-            return
-        if self._loading:
-            self._reload_pending = True
-            return
-        self._loading = True
-        self.refresh_button.setEnabled(False)
-        self._worker.run(
-            lambda: review.pending(session), self._loaded, self._load_failed, owner=self
-        )
-
-    def _finish_loading(self) -> bool:
-        self._loading = False
-        self.refresh_button.setEnabled(True)
-        if self._session is None:
-            return False
-        if self._reload_pending:
-            self._reload_pending = False
-            self.reload()
-            return False
-        return True
-
-    def _loaded(self, queue: Queue) -> None:
-        if not self._finish_loading():
-            return
+    def show_data(self, data: Any) -> None:
+        queue: Queue = data
         selected = self.selected()
         self.can_sign = queue.can_sign
         self.model.set_items(queue.items)
-        self.body.setCurrentIndex(0)
         self.read_only.setVisible(not queue.can_sign)
         shown = len(queue.items)
         if not queue.total:
@@ -259,16 +206,6 @@ class ReviewScreen(QWidget):
         if selected is not None:
             self._select(selected.kind.value, selected.ref)
         self._show_selected()
-
-    def _load_failed(self, exc: BaseException) -> None:
-        if not self._finish_loading():
-            return
-        if isinstance(exc, PermissionDenied):
-            self.model.clear()
-            self.denied.setText(exc.message)
-            self.body.setCurrentIndex(1)
-        else:
-            crash.report(exc, self)
 
     # -- selection ------------------------------------------------------------------------
     def selected(self) -> ReviewItem | None:
@@ -311,7 +248,7 @@ class ReviewScreen(QWidget):
 
     # -- signing off ----------------------------------------------------------------------
     def sign_off(self) -> None:
-        session, item = self._session, self.selected()
+        session, item = self.session, self.selected()
         if session is None or item is None or not self.can_sign:
             return
         text = self.note_edit.toPlainText().strip()
@@ -320,25 +257,15 @@ class ReviewScreen(QWidget):
             self.note_edit.setFocus()
             return
         self.sign_button.setEnabled(False)
-        self._worker.run(
-            lambda: review.sign_off(session, item.kind, item.ref, text),
-            lambda _none: self._signed(),
-            self._sign_failed,
-            owner=self,
+        (
+            self.operation(lambda: review.sign_off(session, item.kind, item.ref, text))
+            .success(lambda _none: self._signed())
+            .user_errors(self.note_error.show_error)
+            .finally_(lambda: self.sign_button.setEnabled(True))
+            .run()
         )
 
     def _signed(self) -> None:
-        self.sign_button.setEnabled(True)
+        # The queue reloads from the change set this sign-off published.
         self.note_edit.clear()
         self.table.clearSelection()
-        self.changed.emit("audit")
-        self.changed.emit("review")
-        if self._session is not None:
-            self.reload()
-
-    def _sign_failed(self, exc: BaseException) -> None:
-        self.sign_button.setEnabled(True)
-        if isinstance(exc, CimError):
-            self.note_error.show_error(exc.message)
-        else:
-            crash.report(exc, self)

@@ -95,7 +95,8 @@ class Workspace(QWidget):
         self.stack = QStackedWidget()
         for page in self.pages:
             self.stack.addWidget(page.widget)
-            page.widget.changed.connect(self.changed)  # type: ignore[attr-defined]
+            if hasattr(page.widget, "changed"):  # screens not yet on the change bus
+                page.widget.changed.connect(self.changed)
         self.banner = BreakGlassBanner()
         self.nav.currentRowChanged.connect(self._show_row)
 
@@ -172,7 +173,8 @@ class Workspace(QWidget):
     def on_data_changed(self, topic: str) -> None:
         for page in self.pages:
             if page.key in self._opened:
-                screen: Screen = page.widget  # type: ignore[assignment]
-                screen.on_data_changed(topic)
+                handler = getattr(page.widget, "on_data_changed", None)
+                if handler is not None:  # screens not yet on the change bus
+                    handler(topic)
         if topic == "break-glass" and self.session is not None:
             self._load_grants(self.session)
