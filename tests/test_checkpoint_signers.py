@@ -440,7 +440,7 @@ def _cim(tmp_path: Path, *argv: str, stdin: str = ADMIN_PASSWORD + "\n") -> tupl
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
     )
     done = subprocess.run(
-        [sys.executable, "-m", "cim_desktop.cli.app", *argv],
+        [sys.executable, "-m", "cim_desktop.cli", *argv],
         input=stdin,
         capture_output=True,
         text=True,

@@ -395,7 +395,7 @@ def _env(tmp_path: Path, keyring_file: Path) -> dict[str, str]:
 
 def _sub(env: dict[str, str], *argv: str, stdin: str = "") -> Ran:
     done = subprocess.run(
-        [sys.executable, "-m", "cim_desktop.cli.app", *argv],
+        [sys.executable, "-m", "cim_desktop.cli", *argv],
         input=stdin,
         capture_output=True,
         text=True,
@@ -520,7 +520,7 @@ def test_the_crash_log_keeps_no_content_of_the_failing_operation(tmp_path: Path)
 # getpass prompts on it exactly as for a person at a keyboard.
 _ON_TTY = (
     "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
-    "os.execv(sys.executable, [sys.executable, '-m', 'cim_desktop.cli.app', *sys.argv[1:]])"
+    "os.execv(sys.executable, [sys.executable, '-m', 'cim_desktop.cli', *sys.argv[1:]])"
 )
 
 

@@ -23,7 +23,7 @@ def _cim(tmp_path: Path, *argv: str, stdin: str = "") -> tuple[int, str, str]:
         PYTHONPATH=str(REPO),
     )
     done = subprocess.run(
-        [sys.executable, "-m", "cim_desktop.cli.app", *argv],
+        [sys.executable, "-m", "cim_desktop.cli", *argv],
         input=stdin,
         capture_output=True,
         text=True,

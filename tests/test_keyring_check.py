@@ -99,7 +99,7 @@ def test_cim_init_without_a_keyring_exits_2_before_reading_stdin(tmp_path: Path)
         [
             sys.executable,
             "-m",
-            "cim_desktop.cli.app",
+            "cim_desktop.cli",
             "init",
             "--unit",
             UNIT,

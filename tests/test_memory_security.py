@@ -147,7 +147,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def _cim(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cim_desktop.cli.app", *argv],
+        [sys.executable, "-m", "cim_desktop.cli", *argv],
         input=ADMIN_PASSWORD + "\n",
         capture_output=True,
         text=True,

@@ -208,7 +208,7 @@ def test_bytes_that_are_not_text_on_the_command_line(tmp_path: Path) -> None:
 
     def cim(*argv: str, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            [sys.executable, "-m", "cim_desktop.cli.app", *argv],
+            [sys.executable, "-m", "cim_desktop.cli", *argv],
             input=stdin,
             capture_output=True,
             env=env,

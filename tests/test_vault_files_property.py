@@ -81,7 +81,7 @@ class Ran:
 def _cim(base: Path, *argv: str, stdin: str = "") -> Ran:
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "cim_desktop.cli.app", *argv],
+        [sys.executable, "-m", "cim_desktop.cli", *argv],
         input=stdin,
         capture_output=True,
         text=True,

@@ -228,7 +228,3 @@ def main(argv: Sequence[str] | None = None, *, keyring: DeviceSecretStore | None
         reference, where = _log_internal_error(vault_dir, exc)
         _fail(f"internal error, log reference {reference} ({where}). Please report it.")
         return EXIT_INTERNAL
-
-
-if __name__ == "__main__":
-    sys.exit(main())
