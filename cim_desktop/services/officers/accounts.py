@@ -26,14 +26,8 @@ from cim_desktop.domain.officers.rules import (
     check_particulars,
 )
 from cim_desktop.errors import InvalidInput, WrongCredentials
-from cim_desktop.security.keyslots import (
-    OfficerKeys,
-    new_private_key,
-    open_officer_keys,
-    public_key,
-    seal_user,
-    signer_key_for,
-)
+from cim_desktop.security.keyslots import OfficerKeys, open_officer_keys, seal_user, signer_key_for
+from cim_desktop.security.sealing import new_private_key, public_key
 from cim_desktop.security.slotfile import check_username, exclusive
 from cim_desktop.services.access.approval import Approval
 from cim_desktop.services.officers.management import (

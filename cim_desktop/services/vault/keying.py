@@ -12,13 +12,8 @@ from dataclasses import replace
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.officers.model import OfficerStatus
 from cim_desktop.errors import VaultCorrupt
-from cim_desktop.security.keyslots import (
-    UserSlot,
-    issue_kwrap,
-    new_private_key,
-    public_key,
-    wrap_for_user,
-)
+from cim_desktop.security.keyslots import UserSlot, wrap_for_user
+from cim_desktop.security.sealing import issue_kwrap, new_private_key, public_key
 from cim_desktop.security.slotfile import SlotFile
 from cim_desktop.store.database import VaultDatabase
 from cim_desktop.store.vault.slot_keys import SlotKeyRepository

@@ -33,10 +33,7 @@ from cim_desktop.security.atomic import atomic_write
 from cim_desktop.security.device_secret import DeviceSecretStore, new_secret
 from cim_desktop.security.kdf import KdfParams
 from cim_desktop.security.keyslots import (
-    KEY_BYTES,
     OfficerKeys,
-    new_private_key,
-    public_key,
     signer_key_for,
     unwrap_user,
     unwrap_user_with_signer,
@@ -44,6 +41,7 @@ from cim_desktop.security.keyslots import (
     wrap_recovery,
 )
 from cim_desktop.security.pending_events import new_event
+from cim_desktop.security.sealing import KEY_BYTES, new_private_key, public_key
 from cim_desktop.security.slotfile import SlotFile, check_username, exclusive
 from cim_desktop.services.session import Session
 from cim_desktop.services.vault import memory_security, rekey_resume, signing_keys, state_check

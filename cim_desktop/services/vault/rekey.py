@@ -33,7 +33,8 @@ from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.officers.model import OfficerStatus
 from cim_desktop.errors import CimError, IntegrityFailure, VaultCorrupt
 from cim_desktop.security.atomic import atomic_write
-from cim_desktop.security.keyslots import KEY_BYTES, issue_kwrap, reissue_recovery
+from cim_desktop.security.keyslots import reissue_recovery
+from cim_desktop.security.sealing import KEY_BYTES, issue_kwrap
 from cim_desktop.security.slotfile import SlotFile, exclusive
 from cim_desktop.services.access.approval import Approval
 from cim_desktop.services.officers.management import ADMINS, approval_detail
