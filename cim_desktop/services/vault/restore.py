@@ -22,7 +22,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from cim_desktop.domain.audit.rows import Action, AuditEvent
-from cim_desktop.domain.clock import utc_now
 from cim_desktop.domain.officers.model import OfficerStatus
 from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import (
@@ -37,7 +36,6 @@ from cim_desktop.errors import (
 )
 from cim_desktop.security import recovery_code as codes
 from cim_desktop.security import safe_json
-from cim_desktop.security.atomic import atomic_write, fsync_dir
 from cim_desktop.security.device_secret import DeviceSecretStore, new_secret
 from cim_desktop.security.kdf import KdfParams
 from cim_desktop.security.keyslots import (
@@ -55,12 +53,18 @@ from cim_desktop.services.vault.backup_format import (
     MANIFEST_SUFFIX,
     fsync_file,
     manifest_signature_valid,
-    place_new,
     remove_quietly,
     sha256_file,
     storage_error,
 )
 from cim_desktop.services.vault.paths import VaultPaths
+from cim_desktop.services.vault.restore_swap import (
+    UNCHANGED,
+    Prepared,
+    refuse_foreign,
+    replaced_tag,
+    swap,
+)
 from cim_desktop.services.vault.slots import record_refusal
 from cim_desktop.store.audit import checkpoints
 from cim_desktop.store.audit.chain import SYSTEM_ACTOR, Actor
@@ -74,7 +78,6 @@ _KEYRING_CANNOT_OPEN = (
     "Restore with the recovery code instead (cim restore SRC --recovery-code-stdin). "
     "Nothing was changed."
 )
-_UNCHANGED = " Nothing was changed."
 _MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 
@@ -97,16 +100,6 @@ class _Keys:
     old_secret: bytes | None
     device_secret: bytes | None = None  # the keyring's, when opened with a password
     username: str = ""
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    slots: SlotFile
-    public_pem: bytes
-    checkpoints: tuple[Checkpoint, ...]  # the backup's (format 2 only)
-    new_secret: bytes | None
-    counts: dict[str, int]
-    head_seq: int  # the RESTORE row
 
 
 # -- reading the backup ----------------------------------------------------------------------
@@ -138,14 +131,14 @@ def read_manifest(path: Path) -> dict[str, Any]:
             raw, max_bytes=_MAX_MANIFEST_BYTES, max_depth=24, what=f"The manifest {path.name}"
         )
     except VaultCorrupt as exc:
-        raise IntegrityFailure(exc.message + _UNCHANGED) from None
+        raise IntegrityFailure(exc.message + UNCHANGED) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InvalidInput(f"{path.name} is not a cim-desktop backup manifest.")
     return data
 
 
 def _damaged(what: str) -> IntegrityFailure:
-    return IntegrityFailure(f"The backup manifest is damaged ({what})." + _UNCHANGED)
+    return IntegrityFailure(f"The backup manifest is damaged ({what})." + UNCHANGED)
 
 
 def _manifest_parts(manifest: dict[str, Any]) -> tuple[str, SlotFile, Checkpoint]:
@@ -227,7 +220,7 @@ def _public_key(db: VaultDatabase) -> tuple[Ed25519PublicKey, bytes]:
     pem = (db.meta.get("public_key") or "").encode()
     key = checkpoints.load_public_key(pem)
     if key is None:
-        raise IntegrityFailure("The backup holds no valid signing key." + _UNCHANGED)
+        raise IntegrityFailure("The backup holds no valid signing key." + UNCHANGED)
     return key, pem
 
 
@@ -236,26 +229,26 @@ def _check_copy(db: VaultDatabase, manifest: dict[str, Any], cp: Checkpoint) -> 
     if not manifest_signature_valid(manifest, public):
         raise IntegrityFailure(
             "The backup manifest's signature does not match: the manifest "
-            "was altered or belongs to another vault." + _UNCHANGED
+            "was altered or belongs to another vault." + UNCHANGED
         )
     problems = db.integrity_problems()
     if problems:
         raise IntegrityFailure(
             f"The backup file fails its integrity check ({len(problems)} "
-            f"problem(s); first: {problems[0]})." + _UNCHANGED
+            f"problem(s); first: {problems[0]})." + UNCHANGED
         )
     with db.reading():
         chain = db.audit.verify()
     if not chain.ok:
         raise IntegrityFailure(
             f"The backup's audit chain is broken at sequence "
-            f"{chain.first_bad_seq}: {chain.problem}." + _UNCHANGED
+            f"{chain.first_bad_seq}: {chain.problem}." + UNCHANGED
         )
     if chain.head_seq != cp.seq or chain.head_hash != cp.head:
         raise IntegrityFailure(
             f"The backup's audit chain ends at sequence {chain.head_seq}, but the manifest's "
             f"checkpoint is for sequence {cp.seq} with another head: the backup and its "
-            "manifest do not belong together." + _UNCHANGED
+            "manifest do not belong together." + UNCHANGED
         )
     # A format-1 checkpoint was signed with the vault's own key, as the manifest is; a
     # format-2 one by an officer whose key the backup's own chain must record.
@@ -268,14 +261,12 @@ def _check_copy(db: VaultDatabase, manifest: dict[str, Any], cp: Checkpoint) -> 
     if not signed:
         raise IntegrityFailure(
             "The checkpoint in the backup manifest is not signed by an "
-            "officer of this vault." + _UNCHANGED
+            "officer of this vault." + UNCHANGED
         )
     if db.schema_version() != manifest.get("schema_version"):
-        raise IntegrityFailure(
-            "The backup's schema version differs from its manifest." + _UNCHANGED
-        )
+        raise IntegrityFailure("The backup's schema version differs from its manifest." + UNCHANGED)
     if db.table_counts() != manifest.get("counts"):
-        raise IntegrityFailure("The backup's record counts differ from its manifest." + _UNCHANGED)
+        raise IntegrityFailure("The backup's record counts differ from its manifest." + UNCHANGED)
     return pem
 
 
@@ -300,7 +291,7 @@ def _actor(db: VaultDatabase, keys: _Keys, paths: VaultPaths, keyring: DeviceSec
         )
         raise PermissionDenied(
             "Only an active officer with the administrator role in the "
-            "backup may restore it." + _UNCHANGED + why_not
+            "backup may restore it." + UNCHANGED + why_not
         )
     return Actor(officer.id, officer.username, Role.ADMINISTRATOR.value, uuid.uuid4().hex[:16])
 
@@ -331,13 +322,13 @@ def _prepare(
     replaced_tag: str,
     paths: VaultPaths,
     keyring: DeviceSecretStore,
-) -> _Prepared:
+) -> Prepared:
     try:
         db = open_copy(tmp, keys.vault_key, slots.vault_id)
     except VaultCorrupt:
         raise IntegrityFailure(
             "The backup file is damaged or was altered: it does not open "
-            "with its own key." + _UNCHANGED
+            "with its own key." + UNCHANGED
         ) from None
     try:
         pem = _check_copy(db, manifest, cp)
@@ -364,102 +355,10 @@ def _prepare(
         # (a recovery code opens none). The next lock signs one.
     finally:
         db.close()
-    return _Prepared(slots, pem, () if cp.old_format else (cp,), fresh, counts, row.seq)
+    return Prepared(slots, pem, () if cp.old_format else (cp,), fresh, counts, row.seq)
 
 
 # -- swapping it in ----------------------------------------------------------------------------
-def _vault_files(paths: VaultPaths) -> list[Path]:
-    db = paths.db
-    return [
-        db,
-        db.with_name(db.name + "-wal"),
-        db.with_name(db.name + "-shm"),
-        db.with_name(db.name + "-journal"),
-        paths.keys,
-        paths.checkpoints,
-        paths.public_key,
-    ]
-
-
-def _aside(path: Path, tag: str) -> Path:
-    # SQLite finds a WAL by appending "-wal" to the database's name; keep that pairing.
-    for side in ("-wal", "-shm", "-journal"):
-        if path.name.endswith(".db" + side):
-            return path.with_name(f"{path.name[: -len(side)]}.{tag}{side}")
-    return path.with_name(f"{path.name}.{tag}")
-
-
-def _replaced_tag(paths: VaultPaths) -> str:
-    base = f"replaced-{utc_now():%Y%m%dT%H%M%SZ}"
-    tag, number = base, 1
-    while any(_aside(p, tag).exists() for p in _vault_files(paths)):
-        number += 1
-        tag = f"{base}-{number}"
-    return tag
-
-
-def _swap(
-    paths: VaultPaths, tmp: Path, prepared: _Prepared, tag: str, keyring: DeviceSecretStore
-) -> list[Path]:
-    vault_id = prepared.slots.vault_id
-    moved: list[tuple[Path, Path]] = []
-    placed: list[Path] = []
-    previous: bytes | None = None
-    seated = False
-    try:
-        if prepared.new_secret is not None:
-            with contextlib.suppress(KeyringUnavailable):
-                previous = keyring.get(vault_id)
-            keyring.put(vault_id, prepared.new_secret)
-            seated = True
-        for current in _vault_files(paths):
-            if current.exists():
-                place_new(current, _aside(current, tag))
-                moved.append((current, _aside(current, tag)))
-        placed.append(paths.db)
-        tmp.rename(paths.db)
-        placed.append(paths.keys)
-        prepared.slots.save(paths.keys)
-        placed.append(paths.public_key)
-        atomic_write(paths.public_key, prepared.public_pem, mode=0o644)
-        placed.append(paths.checkpoints)
-        for cp in prepared.checkpoints:
-            checkpoints.append(paths.checkpoints, cp)
-        fsync_dir(paths.root)
-    except BaseException as exc:
-        remove_quietly(*placed)
-        for current, aside in reversed(moved):
-            with contextlib.suppress(OSError):
-                aside.rename(current)
-        if seated:
-            with contextlib.suppress(CimError):
-                if previous is not None:
-                    keyring.put(vault_id, previous)
-                else:
-                    keyring.delete(vault_id)
-        if isinstance(exc, OSError):
-            raise storage_error(
-                exc,
-                "The restored vault could not be moved into place",
-                "The vault was put back as it was.",
-            ) from None
-        raise
-    return [aside for _, aside in moved]
-
-
-def _refuse_foreign(paths: VaultPaths, vault_id: str) -> None:
-    current: str | None = None
-    with contextlib.suppress(CimError, OSError):
-        current = (
-            SlotFile.load(paths.keys, require_mac=False).vault_id if paths.keys.exists() else None
-        )
-    if current is not None and current != vault_id:
-        raise InvalidInput(
-            f"The backup is of another vault than the one in {paths.root}. "
-            "Restore it into an empty folder instead." + _UNCHANGED
-        )
-
-
 def restore_backup(
     vault_root: Path,
     backup_file: Path,
@@ -477,7 +376,7 @@ def restore_backup(
         raise InvalidInput(f"The backup file {source} does not exist.")
     manifest = read_manifest(manifest_path)
     vault_id, slots, cp = _manifest_parts(manifest)
-    _refuse_foreign(paths, vault_id)
+    refuse_foreign(paths, vault_id)
     keys = _authenticate(slots, username, password, recovery_code, keyring, paths)
 
     created_root = not paths.root.exists()
@@ -490,19 +389,19 @@ def restore_backup(
             fsync_file(tmp)
         except OSError as exc:
             raise storage_error(
-                exc, f"The backup could not be copied into {paths.root}", _UNCHANGED.strip()
+                exc, f"The backup could not be copied into {paths.root}", UNCHANGED.strip()
             ) from None
         # Hash the private copy, not the source: what is checked is exactly what moves in.
         if sha256_file(tmp)[0] != manifest.get("sha256"):
             raise IntegrityFailure(
                 "The backup file does not match its manifest: it was changed "
-                "or damaged after it was written." + _UNCHANGED
+                "or damaged after it was written." + UNCHANGED
             )
-        tag = _replaced_tag(paths)
+        tag = replaced_tag(paths)
         prepared = _prepare(tmp, manifest, cp, slots, keys, source.name, tag, paths, keyring)
         # No login or officer change may save an older vault.keys over the restored one.
         with exclusive(paths.keys):
-            replaced = _swap(paths, tmp, prepared, tag, keyring)
+            replaced = swap(paths, tmp, prepared, tag, keyring)
     except BaseException:
         remove_quietly(tmp)
         if created_root:
