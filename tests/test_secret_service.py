@@ -50,6 +50,7 @@ def test_create_lock_unlock_through_the_secret_service(
     )
     vault_id = created.session.vault_id
     assert secret_service.backend_name().endswith("SecretService.Keyring")
+    assert secret_service.plain_name() == "the Secret Service (GNOME Keyring or KWallet)"
     created.session.lock()
     try:
         session = unlock(root, ADMIN, ADMIN_PASSWORD, secret_service)

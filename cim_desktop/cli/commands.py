@@ -222,8 +222,8 @@ def cmd_recover(args: argparse.Namespace, ctx: Context) -> int:
     code = RECOVER.read(args, ctx)[_CODE]
     count = recovery.recover(ctx.vault_dir, code, ctx.keyring)
     ctx.say(
-        f"Recovered: a new device secret is stored in this workstation's keyring "
-        f"({ctx.keyring.backend_name()}) and {count} officer slot(s) were re-wrapped."
+        f"Recovered: a new device secret is stored in {ctx.keyring.plain_name()} "
+        f"and {count} officer slot(s) were re-wrapped."
     )
     ctx.say("Officers log in with their usual passwords.")
     return EXIT_OK

@@ -32,6 +32,15 @@ def _entry(vault_id: str) -> str:
     return f"vault:{vault_id}"
 
 
+_PLAIN_NAMES = (
+    ("keyring.backends.SecretService", "the Secret Service (GNOME Keyring or KWallet)"),
+    ("keyring.backends.libsecret", "the Secret Service (GNOME Keyring or KWallet)"),
+    ("keyring.backends.kwallet", "KWallet"),
+    ("keyring.backends.Windows", "Windows Credential Manager"),
+    ("keyring.backends.macOS", "the macOS Keychain"),
+)
+
+
 class DeviceSecretStore:
     """Reads and writes the device secret for a vault through one keyring backend."""
 
@@ -47,6 +56,15 @@ class DeviceSecretStore:
     def backend_name(self) -> str:
         backend = self._backend if self._backend is not None else keyring.get_keyring()
         return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+    def plain_name(self) -> str:
+        """The password store in words a user knows (messages say this, not a class name)."""
+        backend = self._backend if self._backend is not None else keyring.get_keyring()
+        module = type(backend).__module__
+        for prefix, name in _PLAIN_NAMES:
+            if module.startswith(prefix):
+                return name
+        return "the workstation's password store"
 
     @staticmethod
     def _refuse_unsafe(backend: KeyringBackend) -> None:
