@@ -229,6 +229,8 @@ def test_unknown_urns_reveal_nothing_to_outsiders(world: World) -> None:
 
 def test_lists_show_the_caseload_only(world: World) -> None:
     mine = _source_with_team(world, "Goshawk")
+    # A source on nobody's team, so that the test does not depend on what others registered.
+    sources.register_source(world["keeper"], "Merlin")
     listed = {s.urn: s for s in sources.list_sources(world["handler1"])}
     assert listed[mine].pseudonym == "Goshawk"
     all_urns = SourceRepository(world["ctrl"].db.conn).urns()
