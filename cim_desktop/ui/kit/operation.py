@@ -76,7 +76,7 @@ _generations: dict[tuple[int, str], int] = {}
 class Operation[T]:
     def __init__(
         self,
-        owner: QWidget,
+        owner: QWidget | None,  # None: no window waits for it (a logout before any window)
         worker: DbWorker,
         work: Callable[[], T] | Callable[[Progress], T],
         *,
