@@ -9,10 +9,15 @@ including one that committed an audited denial and then refused.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from cim_desktop.domain import changes
 from cim_desktop.domain.changes import EMPTY, ChangeSet, Outcome
-from cim_desktop.services.session import Session
+
+if TYPE_CHECKING:
+    # Only named here: the operation helper (and so the login window) imports this module
+    # before any session exists, and the session's module is slow to import.
+    from cim_desktop.services.session import Session
 
 
 class FailedWithChanges(Exception):

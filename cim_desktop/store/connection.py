@@ -99,7 +99,13 @@ def error_code(exc: BaseException) -> int:
 
 
 def map_error(exc: BaseException, what: str = "the vault") -> CimError:
-    """Translate a SQLite error into a user-facing one, by result code only."""
+    """Translate a SQLite error into a user-facing one, by result code only.
+
+    Only the codes below are the user's or the environment's problem (a damaged file, a full
+    disk, another process, permissions, the disk, memory). Any other code (a constraint, a
+    misuse, a schema mismatch) means the program did something wrong: the original error is
+    raised again here, so that it reaches the crash path with its own stack, instead of being
+    shown to the user as a code number."""
     code = error_code(exc)
     if code in (SQLITE_NOTADB, SQLITE_CORRUPT):
         return VaultCorrupt(
@@ -114,7 +120,9 @@ def map_error(exc: BaseException, what: str = "the vault") -> CimError:
         return CimError(f"{what} cannot be written: check the folder's permissions.")
     if code == SQLITE_IOERR:
         return CimError(f"A disk error occurred while reading or writing {what}.")
-    return CimError(f"A database error occurred in {what} (code {code}).")
+    if code == SQLITE_NOMEM:
+        return CimError(f"The computer ran out of memory while working on {what}.")
+    raise exc
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QListWidget, QSpinBox, QWidget
 from pytestqt.qtbot import QtBot
 
+from cim_desktop.domain.changes import ChangeSet, Kind
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.officers.roles import Role
 from cim_desktop.domain.policy.settings import BY_KEY, RANKS, SETTINGS, Policy
@@ -22,6 +23,7 @@ from cim_desktop.services.policy import settings as policy
 from cim_desktop.services.session import Session
 from cim_desktop.services.vault.lifecycle import NewVault, unlock
 from cim_desktop.ui.kit.approval_dialog import ApprovalDialog
+from cim_desktop.ui.kit.changes import bus
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.policy.editors import ListEditor, NumberEditor, RankEditor, TextEditor
 from cim_desktop.ui.policy.screen import PolicyScreen
@@ -59,7 +61,7 @@ def _screen(
     screen.show()
     screen.open(session)
     wait_idle(qtbot, worker)
-    assert screen.body.currentIndex() == 1
+    assert screen.pages.currentIndex() == 1
     return screen
 
 
@@ -312,13 +314,14 @@ def test_unsaved_edits_survive_a_lock_for_the_same_officer(
     screen.rows["urn_format"].editor.line.setText("X {number}")  # not valid yet
     screen.rows["urn_format"].edited.emit("urn_format")
     # A refresh (another screen changed officers) keeps them, the invalid one included.
-    screen.on_data_changed("officers")
-    wait_idle(qtbot, worker)
+    loads = screen.loads
+    bus().publish(ChangeSet.of(Kind.OFFICERS), "another screen")
+    qtbot.waitUntil(lambda: screen.loads > loads)
     assert screen.rows["urn_format"].editor.value() == "X {number}"
     assert screen.rows["urn_format"].error.isVisible()
 
     screen.close_view()
-    assert screen.body.currentIndex() == 0
+    assert screen.pages.currentIndex() == 0
     assert all(not r.history.text() for r in screen.rows.values())
     screen.open(two_admins)
     wait_idle(qtbot, worker)

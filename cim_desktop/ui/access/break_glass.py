@@ -31,7 +31,7 @@ from cim_desktop.domain.policy.settings import Policy
 from cim_desktop.domain.sources.model import BreakGlassGrant
 from cim_desktop.errors import CimError, InvalidInput, WrongCredentials
 from cim_desktop.services.access import permissions as access
-from cim_desktop.ui.kit import crash
+from cim_desktop.ui.kit.operation import Operation
 from cim_desktop.ui.kit.widgets import FieldError, form_field, heading, marked_frame, note
 from cim_desktop.ui.kit.worker import DbWorker
 
@@ -153,11 +153,19 @@ class BreakGlassDialog(QDialog):
         self.password.clear()
         session, urn = self._session, self.urn
         self._set_waiting(True)
-        self._worker.run(
-            lambda: access.break_glass(session, urn, password, text),
-            self._succeeded,
-            self._failed,
-            owner=self,
+        # The grant (and a refusal's audit row) is published: the banner and the review queue
+        # follow from the change set.
+        (
+            Operation(
+                self,
+                self._worker,
+                lambda: access.break_glass(session, urn, password, text),
+                session=session,
+            )
+            .success(self._succeeded)
+            .handle(self._failed)
+            .finally_(lambda: self._set_waiting(False))
+            .run()
         )
 
     def _set_waiting(self, on: bool) -> None:
@@ -166,12 +174,11 @@ class BreakGlassDialog(QDialog):
         self.status.setVisible(on)
 
     def _succeeded(self, grant: BreakGlassGrant) -> None:
-        self._set_waiting(False)
         self.granted.emit(grant)
         self.accept()
 
-    def _failed(self, exc: BaseException) -> None:
-        self._set_waiting(False)
+    def _failed(self, exc: CimError) -> bool:
+        self._set_waiting(False)  # before focusing a field
         if isinstance(exc, WrongCredentials):
             self.password_error.show_error(
                 "Wrong password. Failed attempts count towards locking your account."
@@ -179,10 +186,9 @@ class BreakGlassDialog(QDialog):
             self.password.setFocus()
         elif isinstance(exc, InvalidInput) and "justification" in exc.message:
             self.justification_error.show_error(exc.message)
-        elif isinstance(exc, CimError):
-            self.show_error(exc.message)
         else:
-            crash.report(exc, self)
+            self.show_error(exc.message)
+        return True
 
     def _forget(self) -> None:
         self.password.clear()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from cim_desktop.domain.officers.passwords import MIN_LENGTH, check_new_password
 from cim_desktop.errors import CimError
 from cim_desktop.services.officers import accounts
-from cim_desktop.ui.kit import crash
+from cim_desktop.ui.kit.operation import Operation
 from cim_desktop.ui.kit.widgets import FieldError, form_field, heading, marked_frame, note
 from cim_desktop.ui.kit.worker import DbWorker
 
@@ -152,11 +152,17 @@ class PasswordChangeForm(QWidget):
             return
         current, new = self.current.text(), self.new.text()
         self._set_waiting(True)
-        self._worker.run(
-            lambda: accounts.change_password(session, current, new),
-            self._succeeded,
-            self._failed,
-            owner=self,
+        (
+            Operation(
+                self,
+                self._worker,
+                lambda: accounts.change_password(session, current, new),
+                session=session,
+            )
+            .success(self._succeeded)
+            .handle(self._refused)
+            .finally_(lambda: self._set_waiting(False))
+            .run()
         )
 
     def _set_waiting(self, on: bool) -> None:
@@ -169,17 +175,14 @@ class PasswordChangeForm(QWidget):
         self.clear()
         self.changed.emit()
 
-    def _failed(self, exc: BaseException) -> None:
-        self._set_waiting(False)
-        if not isinstance(exc, CimError):
-            crash.report(exc, self)
-            return
+    def _refused(self, exc: CimError) -> bool:
         self.current.clear()
         if exc.message.startswith("Current password:"):
             self.current_error.show_error(exc.message.removeprefix("Current password: "))
             self.current.setFocus()
         else:
             self.show_error(exc.message)
+        return True
 
 
 class PasswordChangeDialog(QDialog):

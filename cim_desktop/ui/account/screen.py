@@ -7,7 +7,7 @@ import html
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -19,23 +19,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cim_desktop.domain.changes import Kind
 from cim_desktop.domain.clock import utc_now
 from cim_desktop.domain.officers.roles import Role
 from cim_desktop.domain.officers.rules import Association
-from cim_desktop.errors import CimError
 from cim_desktop.services.officers import associations
 from cim_desktop.ui.account.password_change import PasswordChangeForm
-from cim_desktop.ui.kit import crash, dialogs
+from cim_desktop.ui.kit import dialogs
 from cim_desktop.ui.kit.form_dialog import FormDialog, date_edit, day_of
 from cim_desktop.ui.kit.list_model import ListTableModel
-from cim_desktop.ui.kit.widgets import heading, note, record_table
+from cim_desktop.ui.kit.screen import Screen
+from cim_desktop.ui.kit.widgets import note, record_table
 from cim_desktop.ui.kit.worker import DbWorker
 
 if TYPE_CHECKING:
     from cim_desktop.services.session import Session
 
 AnyIndex = QModelIndex | QPersistentModelIndex
-TOPIC = "associations"
 
 
 class Column(IntEnum):
@@ -118,13 +118,14 @@ class DeclareDialog(FormDialog):
         self.run(lambda: associations.declare(session, name, relation, when, notes))
 
 
-class AccountScreen(QWidget):
-    changed = Signal(str)
+class AccountScreen(Screen):
+    title = "My account"
+    help_topic = "account"
+    # Declarations are recorded against the officer (entity "association").
+    kinds = frozenset({Kind.OFFICERS})
 
     def __init__(self, worker: DbWorker, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._worker = worker
-        self._session: Session | None = None
+        super().__init__(worker, parent)
         self.dialog: DeclareDialog | None = None
 
         self.who = QLabel()
@@ -192,17 +193,17 @@ class AccountScreen(QWidget):
         columns.setSpacing(14)
         columns.addWidget(password_card, 2)
         columns.addWidget(declarations, 3)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 12)
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
-        layout.addWidget(heading("My account"))
         layout.addWidget(self.who)
         layout.addLayout(columns, 1)
+        self.set_content(content)
         self._update_buttons()
 
-    # -- opening and closing --------------------------------------------------------------
+    # -- loading ------------------------------------------------------------------------
     def open(self, session: Session) -> None:
-        self._session = session
         o = session.officer
         roles = ", ".join(r.label for r in Role if r in o.roles) or "no role"
         facts = [
@@ -213,32 +214,21 @@ class AccountScreen(QWidget):
         self.who.setText(" · ".join(f for f in facts if f))
         self.password_form.set_session(session)
         self.password_done.hide()
-        self._reload()
+        super().open(session)
 
-    def close_view(self) -> None:
-        self._session = None
+    def clear(self) -> None:
         self.who.clear()
         self.model.set_rows([])
         self.password_form.set_session(None)
         self.password_done.hide()
         self._update_buttons()
 
-    def on_data_changed(self, topic: str) -> None:
-        if topic == TOPIC and self._session is not None:
-            self._reload()
+    def fetch(self, session: Session) -> list[Association]:
+        return associations.declarations(session)
 
-    def _reload(self) -> None:
-        session = self._session
-        if session is None:
-            return
-        self._worker.run(
-            lambda: associations.declarations(session), self._loaded, self._failed, owner=self
-        )
-
-    def _loaded(self, rows: list[Association]) -> None:
-        if self._session is not None:
-            self.model.set_rows(rows)
-            self._update_buttons()
+    def show_data(self, data: Any) -> None:
+        self.model.set_rows(data)
+        self._update_buttons()
 
     def selected(self) -> Association | None:
         rows = self.table.selectionModel().selectedRows()
@@ -247,7 +237,7 @@ class AccountScreen(QWidget):
     def _update_buttons(self) -> None:
         chosen = self.selected()
         self.withdraw_button.setEnabled(chosen is not None and chosen.active)
-        self.declare_button.setEnabled(self._session is not None)
+        self.declare_button.setEnabled(self.session is not None)
 
     # -- actions --------------------------------------------------------------------------
     def _password_changed(self) -> None:
@@ -255,22 +245,16 @@ class AccountScreen(QWidget):
             f"Password changed at {utc_now().astimezone():%H:%M}. Use the new one from now on."
         )
         self.password_done.show()
-        self.changed.emit("audit")
 
     def declare(self) -> None:
-        if self._session is None:
+        if self.session is None:
             return
-        self.dialog = DeclareDialog(self._session, self._worker, self)
-        self.dialog.saved.connect(lambda _r: self._declared())
+        # The list reloads from the change set the declaration publishes.
+        self.dialog = DeclareDialog(self.session, self.worker, self)
         self.dialog.open()
 
-    def _declared(self) -> None:
-        self.changed.emit(TOPIC)
-        self.changed.emit("audit")
-        self._reload()
-
     def withdraw(self) -> None:
-        session, chosen = self._session, self.selected()
+        session, chosen = self.session, self.selected()
         if session is None or chosen is None:
             return
         if not dialogs.question(
@@ -282,15 +266,4 @@ class AccountScreen(QWidget):
             no="Keep it",
         ):
             return
-        self._worker.run(
-            lambda: associations.withdraw(session, chosen.id),
-            lambda _r: self._declared(),
-            self._failed,
-            owner=self,
-        )
-
-    def _failed(self, exc: BaseException) -> None:
-        if isinstance(exc, CimError):
-            dialogs.warning(self, "My account", exc.message)
-        else:
-            crash.report(exc, self)
+        self.operation(lambda: associations.withdraw(session, chosen.id)).run()

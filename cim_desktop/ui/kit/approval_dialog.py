@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from cim_desktop.errors import CimError
 from cim_desktop.services.access import approval
-from cim_desktop.ui.kit import crash
+from cim_desktop.ui.kit.operation import Operation
 from cim_desktop.ui.kit.widgets import heading, marked_frame, note
 from cim_desktop.ui.kit.worker import DbWorker
 
@@ -133,13 +133,20 @@ class ApprovalDialog(QDialog):
         if self._worker is None:
             try:
                 result = check()
-            except Exception as exc:  # shown inline, as from the worker
+            except CimError as exc:  # shown inline, as from the worker; a bug propagates
                 self._failed(exc)
                 return
             self._succeeded(result)
             return
         self._set_waiting(True)
-        self._worker.run(check, self._succeeded, self._failed, owner=self)
+        # The approver's failed password is audited: the operation publishes that.
+        (
+            Operation(self, self._worker, check, session=session)
+            .success(self._succeeded)
+            .handle(self._failed)
+            .finally_(lambda: self._set_waiting(False))
+            .run()
+        )
 
     def _set_waiting(self, on: bool) -> None:
         self._waiting = on
@@ -154,14 +161,12 @@ class ApprovalDialog(QDialog):
         self.accept()
         self.approved.emit(result)
 
-    def _failed(self, exc: BaseException) -> None:
-        self._set_waiting(False)
+    def _failed(self, exc: CimError) -> bool:
+        self._set_waiting(False)  # before focusing the field
         self.password.clear()
-        if not isinstance(exc, CimError):
-            crash.report(exc, self)
-            return
         self.show_error(exc.message)
         self.password.setFocus()
+        return True
 
 
 def request_approval(

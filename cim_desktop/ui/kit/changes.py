@@ -57,7 +57,7 @@ class ExternalChanges(QObject):
         self._asking = False
         self.timer = QTimer(self)
         self.timer.setInterval(self.POLL_MS)
-        self.timer.timeout.connect(self.check)
+        self.timer.timeout.connect(self._poll)
 
     def start(self, session: Session) -> None:
         self._session, self._seen, self._asking = session, None, False
@@ -68,9 +68,15 @@ class ExternalChanges(QObject):
         self.timer.stop()
         self._session, self._seen = None, None
 
+    def _poll(self) -> None:
+        if not self._worker.busy:  # the timer never queues behind the user's own work
+            self.check()
+
     def check(self) -> None:
+        """Ask now (at start and at activation: even behind other work, so that the
+        baseline is taken at unlock and a change made meanwhile is not missed)."""
         session = self._session
-        if session is None or self._asking or self._worker.busy:
+        if session is None or self._asking:
             return
         self._asking = True
         self._worker.run(

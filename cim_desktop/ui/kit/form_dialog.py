@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 from cim_desktop.domain.clock import utc_now
 from cim_desktop.errors import CimError
 from cim_desktop.services.officers import management as officers
-from cim_desktop.ui.kit import crash
 from cim_desktop.ui.kit.approval_dialog import request_approval
+from cim_desktop.ui.kit.operation import Operation
 from cim_desktop.ui.kit.widgets import FieldError, form_field, heading, marked_frame, note
 from cim_desktop.ui.kit.worker import DbWorker
 
@@ -44,10 +44,13 @@ def with_approval(
     purpose: str,
     summary: str,
     then: Callable[[Approval | None], None],
-    failed: Callable[[BaseException], None],
+    failed: Callable[[str], None] | None = None,
     exclude: frozenset[str] = frozenset(),
 ) -> None:
-    """Ask a second administrator when one could approve; then call ``then(approval)``."""
+    """Ask a second administrator when one could approve; then call ``then(approval)``.
+
+    ``failed`` shows a refusal's message (else a message box); a bug goes to the crash dialog.
+    """
 
     def decided(required: bool) -> None:
         if required:
@@ -55,9 +58,12 @@ def with_approval(
         else:
             then(None)
 
-    worker.run(
-        lambda: officers.second_officer_required(session, exclude), decided, failed, owner=parent
-    )
+    asking = Operation(
+        parent, worker, lambda: officers.second_officer_required(session, exclude), session=session
+    ).success(decided)
+    if failed is not None:
+        asking.user_errors(failed)
+    asking.run()
 
 
 def date_edit(day: date | None = None) -> QDateEdit:
@@ -178,20 +184,30 @@ class FormDialog(QDialog):
 
     def run(self, job: Callable[[], object], fallback: str = "") -> None:
         self._set_busy(True)
-        self._worker.run(job, self._done, lambda exc: self.failed(exc, fallback), owner=self)
+        (
+            Operation(self, self._worker, job, session=self._session)
+            .success(self._done)
+            .handle(lambda exc: self._refused(exc, fallback))
+            .finally_(lambda: self._set_busy(False))
+            .run()
+        )
 
     def _set_busy(self, on: bool) -> None:
         self._busy = on
         self.save_button.setEnabled(not on)
 
     def _done(self, result: object) -> None:
-        self._set_busy(False)
         self.accept()
         self.saved.emit(result)
 
+    def _refused(self, exc: CimError, fallback: str) -> bool:
+        self.failed(exc, fallback)
+        return True
+
     def failed(self, exc: BaseException, fallback: str = "") -> None:
+        """Show a refusal under its field (a subclass may choose the field differently).
+
+        Only user errors arrive here: the operation helper sends bugs to the crash dialog."""
         self._set_busy(False)
-        if isinstance(exc, CimError):
-            self.show_problem(exc.message, fallback)
-        else:
-            crash.report(exc, self)
+        assert isinstance(exc, CimError)
+        self.show_problem(exc.message, fallback)

@@ -76,7 +76,7 @@ _generations: dict[tuple[int, str], int] = {}
 class Operation[T]:
     def __init__(
         self,
-        owner: QWidget,
+        owner: QWidget | None,  # None: no window waits for it (a logout before any window)
         worker: DbWorker,
         work: Callable[[], T] | Callable[[Progress], T],
         *,
@@ -130,6 +130,8 @@ class Operation[T]:
         """The work takes a ``Progress`` as its one argument and reports through it."""
         self._progress_label = label
         self._cancellable = cancellable
+        # Made now so that a caller can follow ``progress.moved`` before the work starts.
+        self.progress = Progress()
         return self
 
     # -- running ------------------------------------------------------------------------
@@ -140,8 +142,8 @@ class Operation[T]:
             _generations[slot] = _generations.get(slot, 0) + 1
             generation = (slot, _generations[slot])
         call: Callable[[], Any]
-        if self._progress_label is not None:
-            self.progress = progress = Progress()
+        if self.progress is not None:
+            progress = self.progress
             self._show_progress(progress)
             work_p: Callable[[Progress], T] = self._work  # type: ignore[assignment]
             call = lambda: work_p(progress)  # noqa: E731

@@ -292,7 +292,7 @@ class OfficerDialog(FormDialog):
         )
 
     def _ask(self, purpose: str, summary: str, then: Callable[[Approval | None], None]) -> None:
-        with_approval(self, self._session, self._worker, purpose, summary, then, self.failed)
+        with_approval(self, self._session, self._worker, purpose, summary, then, self.show_problem)
 
     def _create(self, approval: Approval | None) -> None:
         session, roles = self._session, self.chosen_roles()
@@ -405,6 +405,6 @@ class ResetPasswordDialog(FormDialog):
             officers.PURPOSE_RESET,
             f"Give {self.officer.username} a temporary password.",
             go,
-            self.failed,
+            self.show_problem,
             exclude=frozenset({officer_id}),
         )

@@ -9,9 +9,9 @@ is itself recorded.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -21,20 +21,20 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from cim_desktop.domain.changes import Kind
 from cim_desktop.domain.officers.model import Officer, OfficerStatus
 from cim_desktop.domain.officers.roles import Role
-from cim_desktop.errors import CimError
 from cim_desktop.services.officers import accounts
 from cim_desktop.services.officers import management as officers
 from cim_desktop.services.policy import settings as policy
-from cim_desktop.ui.kit import crash, dialogs
+from cim_desktop.ui.kit import dialogs
 from cim_desktop.ui.kit.form_dialog import FormDialog, with_approval
-from cim_desktop.ui.kit.widgets import heading, note, record_table
+from cim_desktop.ui.kit.screen import Screen
+from cim_desktop.ui.kit.widgets import note, record_table
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.officers.dialogs import AccreditationDialog, OfficerDialog, ResetPasswordDialog
 from cim_desktop.ui.officers.model import Column, Listed, OfficerFilter, OfficerModel, describe
@@ -45,16 +45,20 @@ if TYPE_CHECKING:
     from cim_desktop.services.officers.management import OfficerDetails
     from cim_desktop.services.session import Session
 
-TOPIC = "officers"
 
-
-class OfficersScreen(QWidget):
-    changed = Signal(str)
+class OfficersScreen(Screen):
+    title = "Officers"
+    intro = (
+        "Accounts, roles and accreditation. Role changes, resets and status changes need a "
+        "second administrator. Opening the list or an officer's details is recorded in the "
+        "audit trail."
+    )
+    help_topic = "officers"
+    # The policy sets the accreditation minimum the dialogs check and describe.
+    kinds = frozenset({Kind.OFFICERS, Kind.POLICY})
 
     def __init__(self, worker: DbWorker, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._worker = worker
-        self._session: Session | None = None
+        super().__init__(worker, parent)
         self._policy: Policy | None = None
         self.details: OfficerDetails | None = None
         self.dialog: FormDialog | None = None
@@ -124,25 +128,7 @@ class OfficersScreen(QWidget):
         stack.setContentsMargins(0, 0, 0, 0)
         stack.addLayout(filters)
         stack.addWidget(split, 1)
-        self.denied = note("")
-        self.denied.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body = QStackedWidget()
-        self.body.addWidget(listing)
-        self.body.addWidget(self.denied)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 12)
-        layout.setSpacing(6)
-        layout.addWidget(heading("Officers"))
-        layout.addWidget(
-            note(
-                "Accounts, roles and accreditation. Role changes, resets and "
-                "status changes need a second administrator. Opening the list "
-                "or an officer's details is recorded in the audit trail."
-            )
-        )
-        layout.addSpacing(6)
-        layout.addWidget(self.body, 1)
+        self.set_content(listing)
         self._show_details(None)
 
     def _build_panel(self) -> QFrame:
@@ -185,54 +171,32 @@ class OfficersScreen(QWidget):
         box.addLayout(grid)
         return panel
 
-    # -- opening and closing --------------------------------------------------------------
-    def open(self, session: Session) -> None:
-        self._session = session
-        self._reload()
+    # -- loading ------------------------------------------------------------------------
+    def search_field(self) -> QLineEdit:
+        return self.search
 
-    def close_view(self) -> None:
-        self._session = None
+    def clear(self) -> None:
         self._policy = None
         self.model.set_rows([])
         self._show_details(None)
         self.search.clear()
         self.count_label.clear()
 
-    def on_data_changed(self, topic: str) -> None:
-        if topic == TOPIC and self._session is not None:
-            self._reload()
+    def fetch(self, session: Session) -> tuple[list[Listed], Policy]:
+        found = accounts.list_officers(session)
+        locked = set(accounts.locked_usernames(session))
+        return [Listed(o, o.username in locked) for o in found], policy.current(session)
 
-    def _reload(self) -> None:
-        session = self._session
-        if session is None:
-            return
-
-        def load() -> tuple[list[Listed], Policy]:
-            found = accounts.list_officers(session)
-            locked = set(accounts.locked_usernames(session))
-            return [Listed(o, o.username in locked) for o in found], policy.current(session)
-
-        self._worker.run(load, self._loaded, self._load_failed, owner=self)
-
-    def _loaded(self, result: tuple[list[Listed], Policy]) -> None:
-        if self._session is None:
-            return
-        rows, self._policy = result
+    def show_data(self, data: Any) -> None:
+        assert self.session is not None
+        rows: list[Listed]
+        rows, self._policy = data
         keep = self.details.officer.id if self.details else None
         self.model.set_rows(rows)
-        self.body.setCurrentIndex(0)
         self._update_count()
-        can_change = self._session.officer.has(Role.ADMINISTRATOR)
-        self.new_button.setEnabled(can_change)
-        if keep is not None:
-            self.select(keep)
-
-    def _load_failed(self, exc: BaseException) -> None:
-        if isinstance(exc, CimError):
-            self.denied.setText(exc.message)
-            self.body.setCurrentIndex(1)
-        else:
-            crash.report(exc, self)
+        self.new_button.setEnabled(self.session.officer.has(Role.ADMINISTRATOR))
+        if keep is None or not self.select(keep):
+            self._show_details(None)
 
     def _apply_filter(self) -> None:
         self.proxy.set_filter(
@@ -265,21 +229,23 @@ class OfficersScreen(QWidget):
         return self.model.rows[source.row()].officer
 
     def _selected(self) -> None:
-        officer, session = self.selected_officer(), self._session
+        officer, session = self.selected_officer(), self.session
         if officer is None or session is None:
             self._show_details(None)
             return
         officer_id = officer.id
-        self._worker.run(
-            lambda: officers.details(session, officer_id),
-            self._show_details,
-            self._action_failed,
-            owner=self,
+        (
+            self.operation(lambda: officers.details(session, officer_id))
+            .stale("details")
+            # an audited view: the audit trail grows, this screen need not reload for it
+            .initiated_by(self.load_tag)
+            .success(self._show_details)
+            .run()
         )
 
     def _show_details(self, details: OfficerDetails | None) -> None:
         self.details = details
-        session = self._session
+        session = self.session
         admin = session is not None and session.officer.has(Role.ADMINISTRATOR)
         if details is None:
             self.details_title.setText("No officer selected")
@@ -310,38 +276,33 @@ class OfficersScreen(QWidget):
     # -- actions --------------------------------------------------------------------------
     def _open(self, dialog: FormDialog) -> None:
         self.dialog = dialog
-        dialog.saved.connect(lambda _r: self._changed())
+        # The list reloads from the change set the dialog's save publishes.
         dialog.open()
 
-    def _changed(self) -> None:
-        self.changed.emit(TOPIC)
-        self.changed.emit("audit")
-        self._reload()
-
     def create_officer(self) -> None:
-        if self._session is not None and self._policy is not None:
-            self._open(OfficerDialog(self._session, self._worker, self._policy, None, self))
+        if self.session is not None and self._policy is not None:
+            self._open(OfficerDialog(self.session, self.worker, self._policy, None, self))
 
     def edit_officer(self) -> None:
-        if self._session is not None and self._policy is not None and self.details:
+        if self.session is not None and self._policy is not None and self.details:
             self._open(
-                OfficerDialog(self._session, self._worker, self._policy, self.details.officer, self)
+                OfficerDialog(self.session, self.worker, self._policy, self.details.officer, self)
             )
 
     def record_accreditation(self) -> None:
-        if self._session is not None and self._policy is not None and self.details:
+        if self.session is not None and self._policy is not None and self.details:
             self._open(
                 AccreditationDialog(
-                    self._session, self._worker, self._policy, self.details.officer, self
+                    self.session, self.worker, self._policy, self.details.officer, self
                 )
             )
 
     def reset_password(self) -> None:
-        if self._session is not None and self.details:
-            self._open(ResetPasswordDialog(self._session, self._worker, self.details.officer, self))
+        if self.session is not None and self.details:
+            self._open(ResetPasswordDialog(self.session, self.worker, self.details.officer, self))
 
     def release_lockout(self) -> None:
-        session, details = self._session, self.details
+        session, details = self.session, self.details
         if session is None or details is None:
             return
         name = details.officer.username
@@ -352,12 +313,9 @@ class OfficersScreen(QWidget):
             "(in person or by a known phone number).",
         ):
             return
-        self._worker.run(
-            lambda: accounts.release(session, name, "released on the Officers screen"),
-            lambda _r: self._changed(),
-            self._action_failed,
-            owner=self,
-        )
+        self.operation(
+            lambda: accounts.release(session, name, "released on the Officers screen")
+        ).run()
 
     def toggle_suspension(self) -> None:
         details = self.details
@@ -383,7 +341,7 @@ class OfficersScreen(QWidget):
             )
 
     def _status(self, status: OfficerStatus, question: str, consequence: str) -> None:
-        session, details = self._session, self.details
+        session, details = self.session, self.details
         if session is None or details is None:
             return
         if not dialogs.question(self, "Officer status", f"{question} {consequence}"):
@@ -391,26 +349,13 @@ class OfficersScreen(QWidget):
         officer_id = details.officer.id
 
         def go(approval: Approval | None) -> None:
-            self._worker.run(
-                lambda: officers.set_status(session, officer_id, status, approval),
-                lambda _r: self._changed(),
-                self._action_failed,
-                owner=self,
-            )
+            self.operation(lambda: officers.set_status(session, officer_id, status, approval)).run()
 
         with_approval(
             self,
             session,
-            self._worker,
+            self.worker,
             officers.status_purpose(status),
             f"{question} {consequence}",
             go,
-            self._action_failed,
         )
-
-    def _action_failed(self, exc: BaseException) -> None:
-        if isinstance(exc, CimError):
-            dialogs.warning(self, "Officers", exc.message)
-            self.changed.emit("audit")
-        else:
-            crash.report(exc, self)

@@ -23,12 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cim_desktop.domain.changes import Kind
 from cim_desktop.domain.policy.settings import SETTINGS, SettingInvalid, check_changes, display
 from cim_desktop.errors import CimError
 from cim_desktop.services.policy import settings as policy
-from cim_desktop.ui.kit import crash
 from cim_desktop.ui.kit.approval_dialog import request_approval as approval_dialog
-from cim_desktop.ui.kit.widgets import heading, note
+from cim_desktop.ui.kit.operation import Operation
+from cim_desktop.ui.kit.screen import Screen
+from cim_desktop.ui.kit.widgets import note
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.policy.editors import SettingRow
 
@@ -44,8 +46,15 @@ if TYPE_CHECKING:
 RequestApproval = Callable[["QWidget", "Session", str, str, Callable[["Approval"], None]], None]
 
 
-class PolicyScreen(QWidget):
-    changed = Signal(str)
+class PolicyScreen(Screen):
+    title = "Local policy"
+    intro = (
+        "The unit's local rules, shipped with sensible defaults. A change needs a second "
+        "administrator's approval and is recorded in the audit trail with its old and new value."
+    )
+    help_topic = "policy"
+    # Officers: whether a second administrator exists decides if saving asks for approval.
+    kinds = frozenset({Kind.POLICY, Kind.OFFICERS})
     saved = Signal(list)  # the keys that changed
 
     def __init__(
@@ -54,13 +63,13 @@ class PolicyScreen(QWidget):
         parent: QWidget | None = None,
         request_approval: RequestApproval | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._worker = worker
+        super().__init__(worker, parent)
         self._request_approval = request_approval or self._ask_second_administrator
-        self._session: Session | None = None
         self._view: PolicyView | None = None
         self._kept: tuple[str, dict[str, Any]] | None = None  # (officer id, unsaved edits)
         self._saving = False
+        self._save_step = 0
+        self._left_by: Session | None = None  # while closing: whose edits are kept
 
         self.read_only_note = QLabel(
             "You can read the local policy. Only an administrator may change it."
@@ -127,74 +136,58 @@ class PolicyScreen(QWidget):
         content_box.addLayout(bar)
         self.message = note("")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body = QStackedWidget()
-        self.body.addWidget(self.message)
-        self.body.addWidget(content)
+        # The message until the policy has been read (and after a lock), then the settings.
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.message)
+        self.pages.addWidget(content)
+        self.set_content(self.pages)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 12)
-        layout.setSpacing(6)
-        layout.addWidget(heading("Local policy"))
-        layout.addWidget(
-            note(
-                "The unit's local rules, shipped with sensible defaults. A change "
-                "needs a second administrator's approval and is recorded in the "
-                "audit trail with its old and new value."
-            )
-        )
-        layout.addSpacing(6)
-        layout.addWidget(self.body, 1)
-
-    # -- opening and closing --------------------------------------------------------------
+    # -- loading ------------------------------------------------------------------------
     def open(self, session: Session) -> None:
-        """Show the policy for ``session``'s officer (the read is audited)."""
-        self._session = session
+        """Show the policy for ``session``'s officer (the first read is audited)."""
+        self._view = None
         self.message.setText("Loading the policy…")
-        self.body.setCurrentIndex(0)
-        self._worker.run(
-            lambda: policy.open_view(session), self._show_view, self._failed, owner=self
-        )
+        self.pages.setCurrentIndex(0)
+        super().open(session)
 
-    def close_view(self) -> None:
+    def fetch(self, session: Session) -> PolicyView:
+        # Opening the screen is recorded; reloading after a change elsewhere is not.
+        return policy.open_view(session) if self._view is None else policy.refresh_view(session)
+
+    def show_data(self, data: Any) -> None:
+        if self._saving:
+            return  # the save shows the policy it leaves in force
+        # Edits in progress survive a reload (an invalid one included).
+        self._show_view(data, self._edits() if self._view is not None else None)
+
+    def clear(self) -> None:
         """Drop the content (the vault is locking); unsaved edits are kept for the same
         officer's return, as policy values are neither secrets nor identities."""
-        if self._session is not None:
+        session = self.session or self._left_by
+        if session is not None and self._view is not None:
             edits = self._edits()
-            self._kept = (self._session.officer.id, edits) if edits else None
-        self._session = None
+            self._kept = (session.officer.id, edits) if edits else None
         self._view = None
         self._saving = False
         self.message.setText("")
-        self.body.setCurrentIndex(0)
+        self.pages.setCurrentIndex(0)
         for row in self.rows.values():
             row.history.clear()
             row.error.clear_error()
         self.form_error.hide()
 
-    def on_data_changed(self, topic: str) -> None:
-        session = self._session
-        if (
-            topic not in ("policy", "officers")
-            or session is None
-            or self._view is None
-            or self._saving
-        ):
-            return
-        edits = self._edits()
-        self._worker.run(
-            lambda: policy.refresh_view(session),
-            lambda view: self._show_view(view, edits),
-            self._failed,
-            owner=self,
-        )
+    def close_view(self) -> None:
+        self._left_by = self.session
+        super().close_view()
+        self._left_by = None
 
     # -- filling --------------------------------------------------------------------------
     def _show_view(self, view: PolicyView, edits: dict[str, Any] | None = None) -> None:
-        if self._session is None:
+        if self.session is None:
             return
         self._view = view
         kept, self._kept = self._kept, None
-        if edits is None and kept is not None and kept[0] == self._session.officer.id:
+        if edits is None and kept is not None and kept[0] == self.session.officer.id:
             edits = kept[1]
         self._set_ranks(view.policy.ranks)
         for state in view.states:
@@ -217,7 +210,7 @@ class PolicyScreen(QWidget):
             "the audit trail marks them as made before a second administrator existed."
         )
         self.form_error.hide()
-        self.body.setCurrentIndex(1)
+        self.pages.setCurrentIndex(1)
         self._revalidate()
         if edits and kept is not None:
             self.status.setText("Your unsaved changes from before the lock are still here.")
@@ -298,7 +291,7 @@ class PolicyScreen(QWidget):
 
     # -- saving ---------------------------------------------------------------------------
     def save(self) -> None:
-        session, view = self._session, self._view
+        session, view = self.session, self._view
         if session is None or view is None or self._saving:
             return
         changes, errors = self._check()
@@ -306,15 +299,29 @@ class PolicyScreen(QWidget):
             self._revalidate()
             return
         self._set_saving(True)
-        self._worker.run(
-            lambda: policy.approval_needed(session),
-            lambda needed: self._approve(session, changes, needed),
-            self._save_failed,
-            owner=self,
+        self._saving_op(lambda: policy.approval_needed(session)).success(
+            lambda needed: self._approve(session, changes, needed)
+        ).run()
+
+    def _saving_op[T](self, work: Callable[[], T]) -> Operation[T]:
+        # Saving is two steps (is an approval needed? then the change); the first step's end
+        # must not re-enable the form while the second is running.
+        self._save_step += 1
+        step = self._save_step
+
+        def settle() -> None:
+            if step == self._save_step:
+                self._set_saving(False)
+
+        return (
+            self.operation(work)
+            .handle(self._save_refused)
+            .user_errors(lambda message: self._show_form_error(f"Nothing was saved. {message}"))
+            .finally_(settle)
         )
 
     def _approve(self, session: Session, changes: dict[str, Any], needed: bool) -> None:
-        if session is not self._session:
+        if session is not self.session:
             return
         if not needed:
             self._commit(session, changes, None)
@@ -340,7 +347,7 @@ class PolicyScreen(QWidget):
         summary: str,
         done: Callable[[Approval], None],
     ) -> None:
-        approval_dialog(parent, session, policy.ADMINS, purpose, summary, done, self._worker)
+        approval_dialog(parent, session, policy.ADMINS, purpose, summary, done, self.worker)
 
     def _describe(self, key: str, value: Any) -> str:
         setting = self.rows[key].setting
@@ -348,7 +355,7 @@ class PolicyScreen(QWidget):
         return f"{setting.label}: {display(setting, old)} → {display(setting, value)}"
 
     def _commit(self, session: Session, changes: dict[str, Any], approval: Approval | None) -> None:
-        if session is not self._session:
+        if session is not self.session:
             return
         self._set_saving(True)
 
@@ -356,29 +363,26 @@ class PolicyScreen(QWidget):
             keys = policy.change_many(session, changes, approval)
             return keys, policy.refresh_view(session)
 
-        self._worker.run(run, self._saved, self._save_failed, owner=self)
+        # What changed (and a refusal's audit row) is published by the operation; the save
+        # returns the policy now in force, so this screen need not reload for it.
+        self._saving_op(run).initiated_by(self.load_tag).success(self._saved).run()
 
     def _saved(self, result: tuple[list[str], PolicyView]) -> None:
         keys, view = result
-        self._set_saving(False)
+        self._saving = False
+        self._save_step += 1  # settled here, with the saved policy shown
         self._show_view(view, {})
         self.status.setText(f"Saved: {len(keys)} setting{'s' if len(keys) != 1 else ''} changed.")
         self.saved.emit(keys)
-        self.changed.emit("policy")
-        self.changed.emit("audit")
 
-    def _save_failed(self, exc: BaseException) -> None:
-        self._set_saving(False)
-        if isinstance(exc, SettingInvalid):
-            for key, text in exc.errors.items():
-                if key in self.rows:
-                    self.rows[key].error.show_error(text)
-            self._show_form_error("Nothing was saved: correct the marked settings.")
-        elif isinstance(exc, CimError):
-            self._show_form_error(f"Nothing was saved. {exc.message}")
-        else:
-            crash.report(exc, self)
-        self.changed.emit("audit")  # a refusal is audited
+    def _save_refused(self, exc: CimError) -> bool:
+        if not isinstance(exc, SettingInvalid):
+            return False
+        for key, text in exc.errors.items():
+            if key in self.rows:
+                self.rows[key].error.show_error(text)
+        self._show_form_error("Nothing was saved: correct the marked settings.")
+        return True
 
     def _set_saving(self, saving: bool) -> None:
         self._saving = saving
@@ -392,10 +396,3 @@ class PolicyScreen(QWidget):
     def _show_form_error(self, text: str) -> None:
         self.form_error.setText(text)
         self.form_error.show()
-
-    def _failed(self, exc: BaseException) -> None:
-        if isinstance(exc, CimError):
-            self.message.setText(exc.message)
-            self.body.setCurrentIndex(0)
-        else:
-            crash.report(exc, self)

@@ -64,6 +64,7 @@ class AppFlow(QObject):
         return window
 
     def warm_up(self) -> None:
+        # Not vault work and nothing to report: the one plain worker call outside ui/kit.
         self.worker.run(_warm_imports)
 
     def _logged_in(self, session: Session) -> None:
@@ -76,8 +77,9 @@ class AppFlow(QObject):
 
     def _gave_up(self, session: Session) -> None:
         from cim_desktop.domain.audit.rows import Action
+        from cim_desktop.ui.kit.operation import Operation
 
-        self.worker.run(lambda: session.lock(Action.LOGOUT))
+        Operation(None, self.worker, lambda: session.lock(Action.LOGOUT)).run()
         self.start()
 
     def open_main(self, session: Session) -> MainWindow:

@@ -4,6 +4,10 @@ Locking hides every piece of content at once (the screen is swapped for the lock
 the table model is emptied), closes other windows and dialogs, and hands ``Session.lock`` to
 the worker, which records the lock, signs a checkpoint and closes the database after any job
 already running. Logging in again, as the same or another officer, starts a new session.
+
+While a session is open the window watches for commits made outside it (``cim`` run while
+the application is open): at each activation and every few seconds, through
+``ExternalChanges``; screens refresh from what that publishes.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -25,11 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from cim_desktop.domain.audit.rows import Action
+from cim_desktop.domain.changes import ChangeSet, Kind
 from cim_desktop.domain.clock import utc_now
 from cim_desktop.domain.officers.roles import AUDIT_READERS, Role
 from cim_desktop.errors import CimError
 from cim_desktop.ui.audit.screen import AuditScreen
-from cim_desktop.ui.kit import clipboard, crash, dialogs
+from cim_desktop.ui.kit import clipboard, dialogs
+from cim_desktop.ui.kit.changes import ExternalChanges, bus
+from cim_desktop.ui.kit.operation import Operation
 from cim_desktop.ui.kit.widgets import MarkingBanner
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.shell.idle import DEFAULT_IDLE_MINUTES, IdleWatcher
@@ -50,7 +57,6 @@ def roles_text(roles: frozenset[Role]) -> str:
 
 
 class MainWindow(QMainWindow):
-    data_changed = Signal(str)
     locked_changed = Signal(bool)
 
     def __init__(
@@ -75,9 +81,8 @@ class MainWindow(QMainWindow):
 
         self.audit = AuditScreen(worker, page_size)
         self.workspace = Workspace(worker, self.audit)
-        self.workspace.changed.connect(self.data_changed)
-        self.data_changed.connect(self.workspace.on_data_changed)
-        self.data_changed.connect(self._policy_may_have_changed)
+        self.external = ExternalChanges(worker, self)
+        bus().changed.connect(self._policy_may_have_changed)
         self.lock_screen = LockScreen(self.root, worker, keyring)
         self.lock_screen.form.unlocked.connect(self._unlocked)
         self.lock_screen.form.recovery_requested.connect(self._open_recovery)
@@ -175,7 +180,7 @@ class MainWindow(QMainWindow):
         from cim_desktop.ui.account.password_change import gate
 
         def give_up() -> None:
-            self.worker.run(lambda: session.lock(Action.LOGOUT), owner=self)
+            Operation(self, self.worker, lambda: session.lock(Action.LOGOUT)).run()
 
         gate(session, self.worker, self, self.resume, give_up)
 
@@ -188,6 +193,7 @@ class MainWindow(QMainWindow):
         self.workspace.open(session)
         self.idle.start()
         self._apply_policy(session)
+        self.external.start(session)
         self.locked_changed.emit(False)
 
     def lock(self, why: str = "on request") -> None:
@@ -196,6 +202,7 @@ class MainWindow(QMainWindow):
             return
         self.session = None
         self.idle.stop()
+        self.external.stop()
         self._close_secondary_windows()
         self.workspace.close_view()
         clipboard.guard().clear_now()
@@ -203,7 +210,8 @@ class MainWindow(QMainWindow):
         self.lock_screen.prepare(self._last_user, why, utc_now())
         self._update_chrome()
         self.statusBar().clearMessage()
-        self.worker.run(session.lock, owner=self)
+        # Not recorded as a change set: the connection closes; the next login reads afresh.
+        Operation(self, self.worker, session.lock).run()
         self.locked_changed.emit(True)
 
     def _apply_policy(self, session: Session) -> None:
@@ -215,11 +223,22 @@ class MainWindow(QMainWindow):
                 self.idle.set_timeout(current.number("idle_lock_minutes") * 60_000)
             clipboard.guard().set_seconds(current.number("clipboard_clear_seconds"))
 
-        self.worker.run(lambda: policy.current(session), apply, owner=self)
+        (
+            Operation(self, self.worker, lambda: policy.current(session), session=session)
+            .stale("policy")
+            .success(lambda current: apply(current) if session is self.session else None)
+            .run()
+        )
 
-    def _policy_may_have_changed(self, topic: str) -> None:
-        if topic == "policy" and self.session is not None:
+    def _policy_may_have_changed(self, changed: ChangeSet, _initiator: object) -> None:
+        if changed.touches({Kind.POLICY}) and self.session is not None:
             self._apply_policy(self.session)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        # Coming back to the window is when a change made with ``cim`` should show.
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.external.check()
 
     def _close_secondary_windows(self) -> None:
         dialogs.close_all()
@@ -249,12 +268,17 @@ class MainWindow(QMainWindow):
 
         self.backup_action.setEnabled(False)
         self.statusBar().showMessage("Writing the encrypted backup…")
-        self.worker.run(run, self._backed_up, self._backup_failed, owner=self)
+        (
+            Operation(self, self.worker, run, session=session)
+            .success(self._backed_up)
+            .user_errors(self._backup_failed)
+            .finally_(lambda: self.backup_action.setEnabled(self.session is not None))
+            .run()
+        )
 
     def _backed_up(self, result: BackupResult) -> None:
-        self.backup_action.setEnabled(self.session is not None)
+        # The audit trail learns of the backup from the change set the operation publishes.
         self.statusBar().showMessage("Backup written.", 8000)
-        self.data_changed.emit("audit")
         dialogs.information(
             self,
             "Backup complete",
@@ -265,13 +289,9 @@ class MainWindow(QMainWindow):
             "procedure requires.",
         )
 
-    def _backup_failed(self, exc: BaseException) -> None:
-        self.backup_action.setEnabled(self.session is not None)
+    def _backup_failed(self, message: str) -> None:
         self.statusBar().clearMessage()
-        if isinstance(exc, CimError):
-            dialogs.warning(self, "Backup failed", exc.message)
-        else:
-            crash.report(exc, self)
+        dialogs.warning(self, "Backup failed", message)
 
     def rekey(self) -> None:
         """Vault > Re-key: confirmation, approval, then the work on the worker thread."""
@@ -281,12 +301,7 @@ class MainWindow(QMainWindow):
             return
         run = RekeyRun(self, self.session, self.worker)
         self.rekey_run = run
-        run.finished.connect(self._rekeyed)
         run.start()
-
-    def _rekeyed(self, result: object) -> None:
-        if result is not None:
-            self.data_changed.emit("audit")
 
     def _open_recovery(self) -> None:
         from cim_desktop.ui.vault.recovery import RecoveryDialog
@@ -312,6 +327,7 @@ class MainWindow(QMainWindow):
     # -- closing --------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         self.idle.stop()
+        self.external.stop()
         session, self.session = self.session, None
         self.workspace.close_view()
         clipboard.guard().clear_now()

@@ -3,6 +3,10 @@
 Each screen opens the first time it is chosen in a session (opening is an audited read, so
 screens nobody looks at are not read), and every opened screen drops its content on lock.
 Screens an officer's roles cannot use are not offered at all.
+
+Screens refresh themselves from the change bus (``ui.kit.changes``). Until the audit trail and
+sources screens are on the Screen base, the workspace bridges them: their string topics are
+published as change sets, and change sets reach their ``on_data_changed`` as topics.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
@@ -21,11 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cim_desktop.domain.changes import ChangeSet, Kind
 from cim_desktop.domain.officers.roles import AUDIT_READERS, Role
 from cim_desktop.ui.access.break_glass import BreakGlassBanner
+from cim_desktop.ui.kit.changes import bus
+from cim_desktop.ui.kit.operation import Operation
 
 if TYPE_CHECKING:
     from cim_desktop.domain.officers.model import Officer
+    from cim_desktop.domain.sources.model import BreakGlassGrant
     from cim_desktop.services.session import Session
     from cim_desktop.ui.kit.worker import DbWorker
 
@@ -33,7 +40,20 @@ if TYPE_CHECKING:
 class Screen(Protocol):
     def open(self, session: Session) -> None: ...
     def close_view(self) -> None: ...
-    def on_data_changed(self, topic: str) -> None: ...
+
+
+# The string topics of screens not yet on the Screen base, and the kinds they stand for.
+# Remove with the bridge once ``ui/audit`` and ``ui/sources`` are converted.
+_TOPIC_KINDS = {
+    "audit": Kind.AUDIT,
+    "sources": Kind.SOURCES,
+    "break-glass": Kind.ACCESS,
+    "officers": Kind.OFFICERS,
+    "associations": Kind.OFFICERS,
+    "policy": Kind.POLICY,
+    "review": Kind.REVIEW,
+}
+_KIND_TOPICS = {Kind.ACCESS: "break-glass"}
 
 
 @dataclass
@@ -49,8 +69,6 @@ def _any(*roles: Role) -> Callable[[Officer], bool]:
 
 
 class Workspace(QWidget):
-    changed = Signal(str)
-
     def __init__(self, worker: DbWorker, audit: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         from cim_desktop.ui.account.screen import AccountScreen
@@ -95,8 +113,10 @@ class Workspace(QWidget):
         self.stack = QStackedWidget()
         for page in self.pages:
             self.stack.addWidget(page.widget)
-            if hasattr(page.widget, "changed"):  # screens not yet on the change bus
-                page.widget.changed.connect(self.changed)
+            topics = getattr(page.widget, "changed", None)
+            if topics is not None:  # a screen not yet on the change bus
+                topics.connect(lambda topic, w=page.widget: self._old_topic(topic, w))
+        bus().changed.connect(self._published)
         self.banner = BreakGlassBanner()
         self.nav.currentRowChanged.connect(self._show_row)
 
@@ -156,7 +176,16 @@ class Workspace(QWidget):
     def _load_grants(self, session: Session) -> None:
         from cim_desktop.services.access import permissions as access
 
-        self.worker.run(lambda: access.active_grants(session), self.banner.set_grants, owner=self)
+        (
+            Operation(self, self.worker, lambda: access.active_grants(session), session=session)
+            .stale("grants")
+            .success(lambda grants: self._got_grants(session, grants))
+            .run()
+        )
+
+    def _got_grants(self, session: Session, grants: list[BreakGlassGrant]) -> None:
+        if session is self.session:  # not an answer for a locked or replaced session
+            self.banner.set_grants(grants)
 
     def close_view(self) -> None:
         for page in self.pages:
@@ -170,11 +199,20 @@ class Workspace(QWidget):
         self.nav.clear()
         self.nav.blockSignals(False)
 
-    def on_data_changed(self, topic: str) -> None:
+    # -- changes --------------------------------------------------------------------------
+    def _published(self, changed: ChangeSet, _initiator: object) -> None:
+        if self.session is None:
+            return
         for page in self.pages:
-            if page.key in self._opened:
-                handler = getattr(page.widget, "on_data_changed", None)
-                if handler is not None:  # screens not yet on the change bus
-                    handler(topic)
-        if topic == "break-glass" and self.session is not None:
+            handler = getattr(page.widget, "on_data_changed", None)
+            if handler is None or page.key not in self._opened:
+                continue  # on the change bus itself, or not opened in this session
+            for kind in sorted(changed.kinds):
+                handler(_KIND_TOPICS.get(kind, kind.value))
+        if changed.touches({Kind.ACCESS}):
             self._load_grants(self.session)
+
+    def _old_topic(self, topic: str, screen: QWidget) -> None:
+        kind = _TOPIC_KINDS.get(topic)
+        if kind is not None:
+            bus().publish(ChangeSet.of(kind), screen)

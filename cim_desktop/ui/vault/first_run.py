@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from cim_desktop.domain.officers.passwords import MIN_LENGTH, check_new_password
 from cim_desktop.errors import CimError, RecoveryCodeInvalid
 from cim_desktop.security import recovery_code
-from cim_desktop.ui.kit import crash, dialogs
+from cim_desktop.ui.kit import dialogs
 from cim_desktop.ui.kit.widgets import (
     FieldError,
     MarkingBanner,
@@ -418,8 +418,17 @@ class FirstRunWizard(QDialog):
             )
             return made.session, made.recovery_code
 
+        from cim_desktop.ui.kit.operation import Operation  # not needed before set-up
+
         self._set_creating(True)
-        self._worker.run(create, self._created, self._create_failed, owner=self)
+        # No session until the vault exists: nothing to publish. Bugs reach the crash dialog.
+        (
+            Operation(self, self._worker, create)
+            .success(self._created)
+            .user_errors(self._create_failed)
+            .finally_(lambda: self._set_creating(False) if self._creating else None)
+            .run()
+        )
 
     def _set_creating(self, on: bool) -> None:
         self._creating = on
@@ -447,12 +456,9 @@ class FirstRunWizard(QDialog):
         self.code_label.setText("   ".join(groups[:half]) + "\n" + "   ".join(groups[half:]))
         self._show_page(self.CODE)
 
-    def _create_failed(self, exc: BaseException) -> None:
+    def _create_failed(self, message: str) -> None:
         self._set_creating(False)
-        if not isinstance(exc, CimError):
-            crash.report(exc, self)
-            return
-        self.admin_error.setText(exc.message)
+        self.admin_error.setText(message)
         self.admin_error.show()
 
     # -- the recovery code ----------------------------------------------------------------

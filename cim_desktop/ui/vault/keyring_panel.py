@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from cim_desktop.ui.kit.operation import Operation
 from cim_desktop.ui.kit.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -67,7 +68,17 @@ class KeyringPanel(QWidget):
         self.checking = True
         self.check_again_button.setEnabled(False)
         keyring = self._keyring
-        self._worker.run(lambda: _problem_text(keyring), self._answered, owner=self)
+        (
+            Operation(self, self._worker, lambda: _problem_text(keyring))
+            .success(self._answered)
+            .finally_(self._settled)
+            .run()
+        )
+
+    def _settled(self) -> None:
+        # Also after a failed check (a bug, sent to the crash dialog): the user may try again.
+        self.checking = False
+        self.check_again_button.setEnabled(True)
 
     def show_problem(self, text: str) -> None:
         """Show a keyring problem found elsewhere (an unlock that met one)."""

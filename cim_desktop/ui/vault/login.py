@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 )
 
 from cim_desktop.errors import CimError, KeyringUnavailable, NoUsableKeyring, VaultTampered
-from cim_desktop.ui.kit import crash
 from cim_desktop.ui.kit.widgets import heading, marked_frame, note
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.vault.keyring_panel import KeyringPanel
@@ -157,9 +156,22 @@ class LoginForm(QWidget):
 
             return vault.unlock(root, username, password, keyring)
 
+        from cim_desktop.ui.kit.operation import Operation  # not needed before a login
+
         self.show_error("")
         self._set_waiting(True)
-        self._worker.run(unlock, self._succeeded, self._failed, owner=self)
+        # No session yet: nothing to publish. A bug still reaches the crash dialog.
+        (
+            Operation(self, self._worker, unlock)
+            .success(self._succeeded)
+            .handle(self._failed)
+            .finally_(self._settle)
+            .run()
+        )
+
+    def _settle(self) -> None:
+        self.password.clear()
+        self._set_waiting(False)
 
     def _set_waiting(self, on: bool) -> None:
         self._waiting = on
@@ -178,20 +190,17 @@ class LoginForm(QWidget):
         self.show_recovery_route(False)
         self.unlocked.emit(session)
 
-    def _failed(self, exc: BaseException) -> None:
-        self._set_waiting(False)
-        self.password.clear()
-        if not isinstance(exc, CimError):
-            crash.report(exc, self)
-            return
+    def _failed(self, exc: CimError) -> bool:
+        self._settle()
         if isinstance(exc, NoUsableKeyring):  # the keyring went away after the check
             self.keyring_panel.show_problem(exc.message)
-            return
+            return True
         self.show_error(exc.message)
         # Recovery is the way back from both: a keyring that lost the device secret, and a
         # vault.keys that fails its MAC (recovery re-seals it and records the finding).
         self.show_recovery_route(isinstance(exc, KeyringUnavailable | VaultTampered))
         self.password.setFocus()
+        return True
 
 
 class LoginDialog(QDialog):

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from cim_desktop.errors import CimError
 from cim_desktop.security import recovery_code
-from cim_desktop.ui.kit import crash, dialogs
+from cim_desktop.ui.kit import dialogs
 from cim_desktop.ui.kit.widgets import heading, marked_frame, mono_font, note
 from cim_desktop.ui.kit.worker import DbWorker
 
@@ -114,9 +114,18 @@ class RecoveryDialog(QDialog):
 
             return recovery.recover(root, code, keyring)
 
+        from cim_desktop.ui.kit.operation import Operation  # not needed before a login
+
         self.show_error("")
         self._set_waiting(True)
-        self._worker.run(recover, self._succeeded, self._failed, owner=self)
+        # No session: the vault is not open. A bug still reaches the crash dialog.
+        (
+            Operation(self, self._worker, recover)
+            .success(self._succeeded)
+            .user_errors(self.show_error)
+            .finally_(lambda: self._set_waiting(False))
+            .run()
+        )
 
     def _set_waiting(self, on: bool) -> None:
         self.code.setEnabled(not on)
@@ -139,10 +148,3 @@ class RecoveryDialog(QDialog):
         )
         self.recovered.emit(rewrapped)
         self.accept()
-
-    def _failed(self, exc: BaseException) -> None:
-        self._set_waiting(False)
-        if isinstance(exc, CimError):
-            self.show_error(exc.message)
-        else:
-            crash.report(exc, self)

@@ -1,19 +1,20 @@
 """Vault > Re-key: confirm, a second administrator's approval, then the re-keying on the
-worker thread with a progress dialog that cannot be cancelled half-way (the service makes a
-crash safe; a person pressing Cancel in the middle should not have to rely on that)."""
+worker thread through the operation helper, with a progress dialog that cannot be cancelled
+half-way (the service makes a crash safe; a person pressing Cancel in the middle should not
+have to rely on that)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QProgressDialog, QWidget
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
 
 from cim_desktop.errors import CimError
 from cim_desktop.services.vault import rekey
-from cim_desktop.ui.kit import crash, dialogs
+from cim_desktop.ui.kit import dialogs
 from cim_desktop.ui.kit.form_dialog import with_approval
+from cim_desktop.ui.kit.operation import Operation, Progress
 from cim_desktop.ui.kit.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -27,12 +28,6 @@ QUESTION = (
 )
 
 
-class _Progress(QObject):
-    """Carries the service's progress reports from the worker thread to the GUI thread."""
-
-    step = Signal(int, int, str)
-
-
 class RekeyRun(QObject):
     """One re-keying from the menu; ``finished`` carries the result, or None if it stopped."""
 
@@ -43,17 +38,8 @@ class RekeyRun(QObject):
         self._parent = parent
         self._session = session
         self._worker = worker
-        self._relay = _Progress(self)
-        self.progress = QProgressDialog("Re-keying the vault…", "", 0, len(rekey.STEPS), parent)
-        self.progress.setWindowTitle("cim-desktop — Re-keying")
-        self.progress.setObjectName("rekeyProgress")
-        self.progress.setCancelButton(None)  # no Cancel: stopping half-way helps no one
-        self.progress.setWindowModality(Qt.WindowModality.WindowModal)
-        self.progress.setMinimumDuration(0)
-        self.progress.setAutoClose(False)
-        self.progress.setAutoReset(False)
-        self.progress.reset()
-        self._relay.step.connect(self._show_step)
+        self.steps: list[tuple[int, int, str]] = []  # as shown, for the status line and tests
+        self.operation: Operation[rekey.RekeyResult] | None = None
 
     def start(self) -> None:
         if not dialogs.question(self._parent, "Re-key the vault", QUESTION, yes="Re-key"):
@@ -66,28 +52,31 @@ class RekeyRun(QObject):
             rekey.PURPOSE_REKEY,
             "Re-key the vault",
             self._run,
-            self._failed,
+            self._refused,
         )
 
     def _run(self, approval: Approval | None) -> None:
-        session, relay = self._session, self._relay
-        report: Callable[[int, int, str], None] = relay.step.emit
-        self.progress.setValue(0)
-        self.progress.show()
-        self._worker.run(
-            lambda: rekey.rekey_vault(session, approval, report),
-            self._done,
-            self._failed,
-            owner=self,
-        )
+        session = self._session
 
-    def _show_step(self, step: int, total: int, text: str) -> None:
-        self.progress.setMaximum(total)
-        self.progress.setValue(step)
-        self.progress.setLabelText(f"{text}…" if step < total else text)
+        def work(progress: Progress) -> rekey.RekeyResult:
+            return rekey.rekey_vault(session, approval, progress.report)
+
+        # No Cancel: the service can only stop safely between whole steps it does not
+        # expose, and stopping half-way helps no one.
+        self.operation = (
+            Operation(self._parent, self._worker, work, session=session)
+            .with_progress("Re-keying the vault…")
+            .success(self._done)
+            .handle(self._stopped)
+        )
+        assert self.operation.progress is not None
+        self.operation.progress.moved.connect(self._step)
+        self.operation.run()
+
+    def _step(self, step: int, total: int, text: str) -> None:
+        self.steps.append((step, total, text))
 
     def _done(self, result: rekey.RekeyResult) -> None:
-        self.progress.close()
         dialogs.information(
             self._parent,
             "Vault re-keyed",
@@ -100,10 +89,10 @@ class RekeyRun(QObject):
         )
         self.finished.emit(result)
 
-    def _failed(self, exc: BaseException) -> None:
-        self.progress.close()
-        if isinstance(exc, CimError):
-            dialogs.warning(self._parent, "Re-keying stopped", exc.message)
-        else:
-            crash.report(exc, self._parent)
+    def _stopped(self, exc: CimError) -> bool:
+        self._refused(exc.message)
+        return True
+
+    def _refused(self, message: str) -> None:
+        dialogs.warning(self._parent, "Re-keying stopped", message)
         self.finished.emit(None)
