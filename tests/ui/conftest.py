@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from cim_desktop.security.device_secret import DeviceSecretStore
 from cim_desktop.services.vault.lifecycle import NewVault
-from cim_desktop.ui.kit import crash, dialogs
+from cim_desktop.ui.kit import crash, dialogs, wheel_guard
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.shell.main_window import MainWindow
 
@@ -25,6 +26,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.qt_log_ignore(re.escape(OFFSCREEN_NOTICE)))
+
+
+@pytest.fixture(autouse=True)
+def _wheel_guard(qapp: QApplication) -> None:
+    # As the application does at start-up (ui/app.py); installing again is a no-op.
+    wheel_guard.install(qapp)
 
 
 @pytest.fixture(autouse=True)
