@@ -33,6 +33,7 @@ from cim_desktop.ui.kit import clipboard, crash, dialogs
 from cim_desktop.ui.kit.widgets import MarkingBanner
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.shell.idle import DEFAULT_IDLE_MINUTES, IdleWatcher
+from cim_desktop.ui.shell.lock_key import LockKey
 from cim_desktop.ui.shell.lock_screen import LockScreen
 from cim_desktop.ui.shell.workspace import Workspace
 
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.lock_action.triggered.connect(lambda: self.lock("on request"))
+        self.lock_key = LockKey(self.lock_action, self)
         self.backup_action = QAction("&Back up…", self)
         self.backup_action.triggered.connect(self.backup)
         quit_action = QAction("&Quit", self)
