@@ -9,7 +9,7 @@ triggers the lock action, which closes the dialogs as it hides the content.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QApplication
 
 
@@ -28,7 +28,7 @@ class LockKey(QObject):
             return False
         key: QKeyEvent = event  # type: ignore[assignment]
         sequence = self._action.shortcut()
-        if sequence.isEmpty() or key.keyCombination() != sequence[0]:
+        if sequence.isEmpty() or QKeySequence(key.keyCombination()) != sequence:
             return False
         self._action.trigger()
         return True
