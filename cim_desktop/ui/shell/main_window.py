@@ -30,6 +30,7 @@ from cim_desktop.domain.officers.roles import AUDIT_READERS, Role
 from cim_desktop.errors import CimError
 from cim_desktop.ui.audit.screen import AuditScreen
 from cim_desktop.ui.kit import clipboard, crash, dialogs
+from cim_desktop.ui.kit.settings import OfficerSettings
 from cim_desktop.ui.kit.widgets import MarkingBanner
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.shell.idle import DEFAULT_IDLE_MINUTES, IdleWatcher
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.session: Session | None = None
+        self.prefs: OfficerSettings | None = None
         self.worker = worker
         self.root: Path = session.paths.root
         self._last_user = session.officer.username
@@ -182,12 +184,16 @@ class MainWindow(QMainWindow):
         gate(session, self.worker, self, self.resume, give_up)
 
     def resume(self, session: Session) -> None:
-        """Show the content for a freshly unlocked session."""
+        """Show the content for a freshly unlocked session, laid out as the officer left it."""
         self.session = session
         self._last_user = session.officer.username
+        self.prefs = OfficerSettings(session.officer.id)
+        self.prefs.restore_window(self)
+        for page in self.workspace.pages:
+            self.prefs.restore_layout(page.key, page.widget)
         self.stack.setCurrentWidget(self.workspace)
         self._update_chrome()
-        self.workspace.open(session)
+        self.workspace.open(session, self.prefs.last_screen())
         self.idle.start()
         self._apply_policy(session)
         self.locked_changed.emit(False)
@@ -198,6 +204,7 @@ class MainWindow(QMainWindow):
             return
         self.session = None
         self.idle.stop()
+        self._remember_layout()
         self._close_secondary_windows()
         self.workspace.close_view()
         clipboard.guard().clear_now()
@@ -207,6 +214,18 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
         self.worker.run(session.lock, owner=self)
         self.locked_changed.emit(True)
+
+    def _remember_layout(self) -> None:
+        prefs = self.prefs
+        if prefs is None:
+            return
+        prefs.save_window(self)
+        for page in self.workspace.pages:
+            prefs.save_layout(page.key, page.widget)
+        current = self.workspace.current_key()
+        if current is not None:
+            prefs.set_last_screen(current)
+        prefs.sync()
 
     def _apply_policy(self, session: Session) -> None:
         """Idle time and clipboard clearing follow the unit's policy."""
@@ -314,6 +333,8 @@ class MainWindow(QMainWindow):
     # -- closing --------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         self.idle.stop()
+        if self.session is not None:
+            self._remember_layout()
         session, self.session = self.session, None
         self.workspace.close_view()
         clipboard.guard().clear_now()

@@ -141,7 +141,8 @@ class Workspace(QWidget):
             screen.open(self.session)
 
     # -- session --------------------------------------------------------------------------
-    def open(self, session: Session) -> None:
+    def open(self, session: Session, first: str | None = None) -> None:
+        """Offer the officer's screens and show ``first`` (if offered) or the first one."""
         self.session = session
         self._opened.clear()
         self.nav.blockSignals(True)
@@ -150,7 +151,8 @@ class Workspace(QWidget):
             self.nav.addItem(QListWidgetItem(page.title))
         self.nav.blockSignals(False)
         self._show_row(-1)
-        self.nav.setCurrentRow(0)
+        keys = [p.key for p in self.offered()]
+        self.nav.setCurrentRow(keys.index(first) if first in keys else 0)
         self._load_grants(session)
 
     def _load_grants(self, session: Session) -> None:
