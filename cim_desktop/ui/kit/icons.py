@@ -26,14 +26,16 @@ def names() -> list[str]:
 def icon(name: str, colour: str = INK) -> QIcon:
     """The named icon; a missing name is a programming error and raises FileNotFoundError."""
     svg = (FOLDER / f"{name}.svg").read_text(encoding="utf-8")
-    renderer = QSvgRenderer(QByteArray(svg.replace("currentColor", colour).encode()))
     result = QIcon()
-    for size in SIZES:
-        pixmap = QPixmap(size, size)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        renderer.render(painter, QRectF(0, 0, size, size))
-        painter.end()
-        result.addPixmap(pixmap)
+    # Selected rows (navigation, menus) are dark: the icon turns white with the text.
+    for mode, ink in ((QIcon.Mode.Normal, colour), (QIcon.Mode.Selected, "#ffffff")):
+        renderer = QSvgRenderer(QByteArray(svg.replace("currentColor", ink).encode()))
+        for size in SIZES:
+            pixmap = QPixmap(size, size)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            renderer.render(painter, QRectF(0, 0, size, size))
+            painter.end()
+            result.addPixmap(pixmap, mode)
     return result

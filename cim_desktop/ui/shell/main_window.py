@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMenuBar,
     QStackedWidget,
     QVBoxLayout,
@@ -30,12 +31,14 @@ from cim_desktop.domain.officers.roles import AUDIT_READERS, Role
 from cim_desktop.errors import CimError
 from cim_desktop.ui.audit.screen import AuditScreen
 from cim_desktop.ui.kit import clipboard, crash, dialogs
+from cim_desktop.ui.kit.icons import icon
 from cim_desktop.ui.kit.settings import OfficerSettings
 from cim_desktop.ui.kit.widgets import MarkingBanner
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.shell.idle import DEFAULT_IDLE_MINUTES, IdleWatcher
 from cim_desktop.ui.shell.lock_key import LockKey
 from cim_desktop.ui.shell.lock_screen import LockScreen
+from cim_desktop.ui.shell.menus import Menus
 from cim_desktop.ui.shell.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -113,36 +116,35 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         vault = self.menu_bar.addMenu("&Vault")
-        self.lock_action = QAction("&Lock", self)
+        self.lock_action = QAction(icon("lock"), "&Lock", self)
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.lock_action.triggered.connect(lambda: self.lock("on request"))
         self.lock_key = LockKey(self.lock_action, self)
-        self.backup_action = QAction("&Back up…", self)
+        self.backup_action = QAction(icon("database-export"), "&Back up…", self)
         self.backup_action.triggered.connect(self.backup)
-        quit_action = QAction("&Quit", self)
+        quit_action = QAction(icon("door-exit"), "&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        self.rekey_action = QAction("Re-&key the vault…", self)
+        self.rekey_action = QAction(icon("key"), "Re-&key the vault…", self)
         self.rekey_action.triggered.connect(self.rekey)
         vault.addAction(self.lock_action)
         vault.addAction(self.backup_action)
         vault.addAction(self.rekey_action)
         vault.addSeparator()
         vault.addAction(quit_action)
-        trail = self.menu_bar.addMenu("&Audit")
-        self.verify_action = QAction("&Verify chain", self)
+        self.menus = Menus(self)
+        trail = QMenu("&Audit", self.menu_bar)
+        self.menu_bar.insertMenu(self.menus.help.menuAction(), trail)
+        self.verify_action = QAction(icon("shield-check"), "&Verify chain", self)
         self.verify_action.triggered.connect(lambda: self.audit.verify(announce=True))
         trail.addAction(self.verify_action)
-        help_menu = self.menu_bar.addMenu("&Help")
-        about = QAction("&About cim-desktop", self)
-        about.triggered.connect(self._about)
-        help_menu.addAction(about)
         self._session_actions = (
             self.lock_action,
             self.backup_action,
             self.verify_action,
             self.rekey_action,
+            *self.menus.session_actions,
         )
 
     # -- state ----------------------------------------------------------------------------
@@ -162,7 +164,9 @@ class MainWindow(QMainWindow):
         )
         if session is not None:
             unit = session.unit_name
-            self.setWindowTitle(f"{APP_NAME} — {unit}" if unit else APP_NAME)
+            # Qt adds the application's name after the title on Windows and X11 unless the
+            # title already ends with it: ending with it names the application once everywhere.
+            self.setWindowTitle(f"{unit} — {APP_NAME}" if unit else APP_NAME)
             self.unit_label.setText(f"Unit: {unit}")
             self.user_label.setText(
                 f"Logged in: {session.officer.username} ({roles_text(session.officer.roles)})"
@@ -194,6 +198,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.workspace)
         self._update_chrome()
         self.workspace.open(session, self.prefs.last_screen())
+        self.menus.rebuild_view()
         self.idle.start()
         self._apply_policy(session)
         self.locked_changed.emit(False)
@@ -207,6 +212,7 @@ class MainWindow(QMainWindow):
         self._remember_layout()
         self._close_secondary_windows()
         self.workspace.close_view()
+        self.menus.rebuild_view()
         clipboard.guard().clear_now()
         self.stack.setCurrentWidget(self.lock_screen)
         self.lock_screen.prepare(self._last_user, why, utc_now())
@@ -315,20 +321,6 @@ class MainWindow(QMainWindow):
         dialog = RecoveryDialog(self.root, self.worker, self._keyring, self)
         dialog.recovered.connect(lambda _n: self.lock_screen.form.show_recovery_route(False))
         dialog.open()
-
-    def _about(self) -> None:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            number = version(APP_NAME)
-        except PackageNotFoundError:
-            number = "development"
-        dialogs.information(
-            self,
-            "About",
-            f"{APP_NAME} {number}",
-            f"Offline, encrypted records for a Dedicated Source Unit.\nVault: {self.root}",
-        )
 
     # -- closing --------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

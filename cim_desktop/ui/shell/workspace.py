@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from cim_desktop.domain.officers.roles import AUDIT_READERS, Role
 from cim_desktop.ui.access.break_glass import BreakGlassBanner
+from cim_desktop.ui.kit.icons import icon
 
 if TYPE_CHECKING:
     from cim_desktop.domain.officers.model import Officer
@@ -42,6 +43,7 @@ class Page:
     title: str
     widget: QWidget
     offered: Callable[[Officer], bool]
+    icon: str = "help"
 
 
 def _any(*roles: Role) -> Callable[[Officer], bool]:
@@ -66,19 +68,25 @@ class Workspace(QWidget):
                 "Sources",
                 SourcesScreen(worker),
                 _any(Role.HANDLER, Role.CONTROLLER, Role.RECORD_KEEPER, Role.AUTHORISING_OFFICER),
+                "id-badge-2",
             ),
-            Page("audit", "Audit trail", audit, _any(*AUDIT_READERS)),
+            Page("audit", "Audit trail", audit, _any(*AUDIT_READERS), "history"),
             Page(
                 "officers",
                 "Officers",
                 OfficersScreen(worker),
                 _any(Role.ADMINISTRATOR, Role.AUDITOR, Role.CONTROLLER),
+                "users",
             ),
             Page(
-                "review", "Review queue", ReviewScreen(worker), _any(Role.CONTROLLER, Role.AUDITOR)
+                "review",
+                "Review queue",
+                ReviewScreen(worker),
+                _any(Role.CONTROLLER, Role.AUDITOR),
+                "checklist",
             ),
-            Page("policy", "Local policy", PolicyScreen(worker), lambda _o: True),
-            Page("account", "My account", AccountScreen(worker), lambda _o: True),
+            Page("policy", "Local policy", PolicyScreen(worker), lambda _o: True, "settings"),
+            Page("account", "My account", AccountScreen(worker), lambda _o: True, "user-circle"),
         ]
         self.session: Session | None = None
         self._opened: set[str] = set()
@@ -86,6 +94,7 @@ class Workspace(QWidget):
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
         self.nav.setFixedWidth(190)
+        self.nav.setIconSize(QSize(18, 18))
         self.nav.setStyleSheet(
             "QListWidget#navigation { border: none; border-right: 1px solid #d0d5dd;"
             " background: #eef1f5; padding-top: 8px; font-size: 10.5pt; }"
@@ -148,7 +157,7 @@ class Workspace(QWidget):
         self.nav.blockSignals(True)
         self.nav.clear()
         for page in self.offered():
-            self.nav.addItem(QListWidgetItem(page.title))
+            self.nav.addItem(QListWidgetItem(icon(page.icon), page.title))
         self.nav.blockSignals(False)
         self._show_row(-1)
         keys = [p.key for p in self.offered()]
