@@ -86,8 +86,9 @@ class LockScreen(QWidget):
         outer.addLayout(row)
         outer.addStretch(2)
 
-    def prepare(self, username: str, why: str, when: datetime) -> None:
+    def prepare(self, username: str, why: str, when: datetime, unit: str = "") -> None:
         self.form.reset()
+        self.form.set_unit(unit)
         self.form.show_recovery_route(False)
         self.form.set_username(username)
         self.reason.setText(f"Locked at {local_time(when, with_date=False)} {why}.")

@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.worker = worker
         self.root: Path = session.paths.root
         self._last_user = session.officer.username
+        self._unit_name = ""
         self._backup_dir: Path | None = None
         # None: the unit's policy sets the idle time (read at each login and policy change).
         self._idle_from_policy = idle_ms is None
@@ -163,7 +164,7 @@ class MainWindow(QMainWindow):
             session is not None and session.officer.has(Role.ADMINISTRATOR)
         )
         if session is not None:
-            unit = session.unit_name
+            unit = self._unit_name = session.unit_name
             # Qt adds the application's name after the title on Windows and X11 unless the
             # title already ends with it: ending with it names the application once everywhere.
             self.setWindowTitle(f"{unit} — {APP_NAME}" if unit else APP_NAME)
@@ -215,7 +216,7 @@ class MainWindow(QMainWindow):
         self.menus.rebuild_view()
         clipboard.guard().clear_now()
         self.stack.setCurrentWidget(self.lock_screen)
-        self.lock_screen.prepare(self._last_user, why, utc_now())
+        self.lock_screen.prepare(self._last_user, why, utc_now(), self._unit_name)
         self._update_chrome()
         self.statusBar().clearMessage()
         self.worker.run(session.lock, owner=self)
