@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from cim_desktop.domain.clock import utc_now
 from cim_desktop.errors import CimError
 from cim_desktop.services.officers import management as officers
-from cim_desktop.ui.kit import crash
+from cim_desktop.ui.kit import crash, fmt
 from cim_desktop.ui.kit.approval_dialog import request_approval
 from cim_desktop.ui.kit.widgets import FieldError, form_field, heading, marked_frame, note
 from cim_desktop.ui.kit.worker import DbWorker
@@ -61,9 +61,8 @@ def with_approval(
 
 
 def date_edit(day: date | None = None) -> QDateEdit:
-    edit = QDateEdit()
+    edit = fmt.day_edit(QDateEdit())
     edit.setCalendarPopup(True)
-    edit.setDisplayFormat("dd MMM yyyy")
     today = day or utc_now().date()
     edit.setDate(QDate(today.year, today.month, today.day))
     return edit

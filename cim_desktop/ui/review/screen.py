@@ -28,12 +28,12 @@ from PySide6.QtWidgets import (
 )
 
 from cim_desktop.domain.changes import Kind
-from cim_desktop.domain.clock import parse_iso_utc
 from cim_desktop.services.review import queue as review
 from cim_desktop.services.review.queue import Queue, ReviewItem
+from cim_desktop.ui.kit import fmt
 from cim_desktop.ui.kit.list_model import ListTableModel
 from cim_desktop.ui.kit.screen import Screen
-from cim_desktop.ui.kit.widgets import FieldError, local_time, note, record_table
+from cim_desktop.ui.kit.widgets import FieldError, note, record_table
 from cim_desktop.ui.kit.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -63,10 +63,7 @@ _WIDTHS = {Column.KIND: 120, Column.OFFICER: 110, Column.WHEN: 160, Column.RECOR
 
 
 def _when(iso: str) -> str:
-    try:
-        return local_time(parse_iso_utc(iso))
-    except ValueError:
-        return iso
+    return fmt.stored_moment(iso)
 
 
 class ReviewModel(ListTableModel[ReviewItem]):
