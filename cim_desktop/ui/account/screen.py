@@ -26,6 +26,7 @@ from cim_desktop.errors import CimError
 from cim_desktop.services.officers import associations
 from cim_desktop.ui.account.password_change import PasswordChangeForm
 from cim_desktop.ui.kit import crash, dialogs, fmt
+from cim_desktop.ui.kit.empty_state import EmptyState
 from cim_desktop.ui.kit.form_dialog import FormDialog, date_edit, day_of
 from cim_desktop.ui.kit.list_model import ListTableModel
 from cim_desktop.ui.kit.widgets import heading, note, record_table
@@ -146,6 +147,11 @@ class AccountScreen(QWidget):
         ):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.empty = EmptyState.attach(
+            self.table,
+            "You have declared no associations. Each one you declare is listed here; add "
+            "the first with Declare an association…",
+        )
         self.declare_button = QPushButton("Declare an association…")
         self.declare_button.setObjectName("primary")
         self.declare_button.clicked.connect(self.declare)

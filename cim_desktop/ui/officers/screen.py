@@ -33,6 +33,7 @@ from cim_desktop.services.officers import accounts
 from cim_desktop.services.officers import management as officers
 from cim_desktop.services.policy import settings as policy
 from cim_desktop.ui.kit import crash, dialogs
+from cim_desktop.ui.kit.empty_state import EmptyState
 from cim_desktop.ui.kit.form_dialog import FormDialog, with_approval
 from cim_desktop.ui.kit.widgets import heading, note, record_table
 from cim_desktop.ui.kit.worker import DbWorker
@@ -110,6 +111,11 @@ class OfficersScreen(QWidget):
         ):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().selectionChanged.connect(self._selected)
+        self.empty = EmptyState.attach(
+            self.table,
+            "No officers to show. Everyone who may open this vault is listed here; an "
+            "administrator adds an officer with New officer…",
+        )
 
         self.panel = self._build_panel()
         split = QSplitter()

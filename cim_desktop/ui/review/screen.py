@@ -31,6 +31,7 @@ from cim_desktop.domain.changes import Kind
 from cim_desktop.services.review import queue as review
 from cim_desktop.services.review.queue import Queue, ReviewItem
 from cim_desktop.ui.kit import fmt
+from cim_desktop.ui.kit.empty_state import EmptyState
 from cim_desktop.ui.kit.list_model import ListTableModel
 from cim_desktop.ui.kit.screen import Screen
 from cim_desktop.ui.kit.widgets import FieldError, note, record_table
@@ -127,6 +128,11 @@ class ReviewScreen(Screen):
         for section, width in _WIDTHS.items():
             self.table.setColumnWidth(section, width)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.empty = EmptyState.attach(
+            self.table,
+            "Nothing to review. Break-glass access to sources and other events that need a "
+            "controller's or professional standards' look appear here by themselves.",
+        )
 
         # The selected item and the sign-off form.
         self.detail_title = QLabel("Select an item to review it.")
