@@ -97,6 +97,7 @@ class Workspace(QWidget):
         self.nav.setIconSize(QSize(18, 18))
         self.nav.setStyleSheet(
             "QListWidget#navigation { border: none; border-right: 1px solid #d0d5dd;"
+            " outline: 0;"
             " background: #eef1f5; padding-top: 8px; font-size: 10.5pt; }"
             "QListWidget#navigation::item { padding: 9px 14px; }"
             "QListWidget#navigation::item:selected { background: #1d3557; color: white; }"

@@ -151,10 +151,11 @@ class WizardPages(QDialog):
                 f"At least {MIN_LENGTH} characters; a passphrase of several words is best.",
             ),
         )
-        form.addRow("Password &again", form_field(self.admin_confirm, self.confirm_error))
-        self.show_password = add_show_toggle(self.admin_password, self.admin_confirm)
+        # The hint sits under the password it rates, before the repeat.
         self.strength_hint = StrengthHint(self.admin_password)
         form.addRow("", self.strength_hint)
+        form.addRow("Password &again", form_field(self.admin_confirm, self.confirm_error))
+        self.show_password = add_show_toggle(self.admin_password, self.admin_confirm)
         holder = QWidget()
         holder.setLayout(form)
         return page(holder, self.admin_error)

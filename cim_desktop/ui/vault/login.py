@@ -107,7 +107,7 @@ class LoginForm(QWidget):
         self.caps_warning = QLabel("Caps Lock is on.")
         self.caps_warning.setObjectName("formError")
         # Room for both is kept while they are hidden, so that the window never jumps.
-        for label, lines in ((self.error, 3), (self.caps_warning, 1)):
+        for label, lines in ((self.error, 2), (self.caps_warning, 1)):
             label.setFixedHeight(lines * label.fontMetrics().lineSpacing() + 4)
             policy = label.sizePolicy()
             policy.setRetainSizeWhenHidden(True)
@@ -147,8 +147,11 @@ class LoginForm(QWidget):
         layout.addWidget(self.keyring_panel)
         layout.addWidget(self.unit)
         layout.addLayout(form)
-        layout.addWidget(self.caps_warning)
-        layout.addWidget(self.error)
+        messages = QVBoxLayout()
+        messages.setSpacing(0)
+        messages.addWidget(self.caps_warning)
+        messages.addWidget(self.error)
+        layout.addLayout(messages)
         layout.addLayout(buttons)
 
     # -- behaviour ------------------------------------------------------------------------
