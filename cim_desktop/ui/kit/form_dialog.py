@@ -91,7 +91,7 @@ class FormDialog(QDialog):
         parent: QWidget | None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"cim-desktop — {title}")
+        self.setWindowTitle(f"{title} — cim-desktop")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self._session = session
         self._worker = worker

@@ -57,7 +57,7 @@ class FirstRunWizard(WizardPages):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("cim-desktop — Set up the vault")
+        self.setWindowTitle("Set up the vault — cim-desktop")
         self.root = root
         self._worker = worker
         self._keyring = keyring

@@ -285,7 +285,7 @@ class LoginDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("cim-desktop — Log in")
+        self.setWindowTitle("Log in — cim-desktop")
         self.session: Session | None = None
         self.recovery_dialog: QDialog | None = None
         self._worker = worker

@@ -45,7 +45,7 @@ class RekeyRun(QObject):
         self._worker = worker
         self._relay = _Progress(self)
         self.progress = QProgressDialog("Re-keying the vault…", "", 0, len(rekey.STEPS), parent)
-        self.progress.setWindowTitle("cim-desktop — Re-keying")
+        self.progress.setWindowTitle("Re-keying — cim-desktop")
         self.progress.setObjectName("rekeyProgress")
         self.progress.setCancelButton(None)  # no Cancel: stopping half-way helps no one
         self.progress.setWindowModality(Qt.WindowModality.WindowModal)
