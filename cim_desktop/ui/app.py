@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from cim_desktop.ui.kit import crash, style
+    from cim_desktop.ui.kit import crash, style, wheel_guard
     from cim_desktop.ui.shell.flow import AppFlow
 
     class FirstPaint(QObject):
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationDisplayName("cim-desktop")
     app.setDesktopFileName("cim-desktop")
     style.apply(app)
+    wheel_guard.install(app)
     crash.configure(args.vault / "logs")
     crash.install()
 

@@ -106,7 +106,7 @@ def test_flow_from_login_to_main_window(
         assert main is not None
         qtbot.addWidget(main)
         assert main.isVisible() and not login.isVisible()
-        assert main.windowTitle() == f"cim-desktop — {UNIT}"
+        assert main.windowTitle() == f"{UNIT} — cim-desktop"
         session = main.session
         assert session is not None and not session.closed
     finally:

@@ -7,6 +7,7 @@ from pathlib import Path
 from keyring.backends import fail
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from cim_desktop.security import recovery_code
@@ -27,11 +28,18 @@ def _mistype_group(code: str, index: int) -> str:
     return "-".join(groups)
 
 
+def _leave_without_asking(wizard: QWidget) -> None:
+    """Closing a wizard with typed text asks first; at the end of a test, say discard."""
+    assert isinstance(wizard, FirstRunWizard)
+    if wizard.isVisible() and wizard.session is None and wizard.typed_anything():
+        dialogs.set_next_answer(dialogs.Answer.YES)
+
+
 def _wizard(
     qtbot: QtBot, root: Path, worker: DbWorker, keyring: DeviceSecretStore
 ) -> FirstRunWizard:
     wizard = FirstRunWizard(root, worker, keyring)
-    qtbot.addWidget(wizard)
+    qtbot.addWidget(wizard, before_close_func=_leave_without_asking)
     wizard.show()
     # The keyring is checked first, on the worker; the form opens once it has answered.
     qtbot.waitUntil(lambda: wizard.keyring_panel.usable is not None, timeout=10_000)

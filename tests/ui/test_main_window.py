@@ -40,12 +40,12 @@ def _relogin(qtbot: QtBot, window: MainWindow, username: str, password: str) -> 
 
 
 def test_chrome_shows_who_where_and_the_verified_chain(window: MainWindow) -> None:
-    assert window.windowTitle() == f"cim-desktop — {UNIT}"
+    assert window.windowTitle() == f"{UNIT} — cim-desktop"  # Qt adds no second name
     assert window.user_label.text() == f"Logged in: {ADMIN} (Administrator)"
     assert window.unit_label.text() == f"Unit: {UNIT}"
     assert window.lock_label.text() == "Unlocked"
     menus = [a.text() for a in window.menu_bar.actions()]
-    assert menus == ["&Vault", "&Audit", "&Help"]
+    assert menus == ["&Vault", "&Edit", "Vie&w", "&Audit", "&Help"]
     assert window.lock_action.shortcut().toString() == "Ctrl+L"
     result = window.audit.last_verify
     assert result is not None and result.ok

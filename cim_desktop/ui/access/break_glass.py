@@ -66,7 +66,7 @@ class BreakGlassDialog(QDialog):
         self.urn = urn
         self.minimum = policy.number("break_glass_min_justification")
         minutes = rules.grant_minutes(policy)
-        self.setWindowTitle("cim-desktop — Break-glass access")
+        self.setWindowTitle("Break-glass access — cim-desktop")
 
         warning = QLabel(
             f"{urn} is outside your caseload. If you open it, your access and your "

@@ -194,7 +194,7 @@ class PasswordChangeDialog(QDialog):
     def __init__(self, session: Session, worker: DbWorker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.setWindowTitle("cim-desktop — Choose your password")
+        self.setWindowTitle("Choose your password — cim-desktop")
         self.setWindowModality(
             Qt.WindowModality.WindowModal
             if parent is not None

@@ -25,7 +25,8 @@ from cim_desktop.domain.officers.roles import Role
 from cim_desktop.domain.officers.rules import Association
 from cim_desktop.services.officers import associations
 from cim_desktop.ui.account.password_change import PasswordChangeForm
-from cim_desktop.ui.kit import dialogs
+from cim_desktop.ui.kit import dialogs, fmt
+from cim_desktop.ui.kit.empty_state import EmptyState
 from cim_desktop.ui.kit.form_dialog import FormDialog, date_edit, day_of
 from cim_desktop.ui.kit.list_model import ListTableModel
 from cim_desktop.ui.kit.screen import Screen
@@ -62,10 +63,12 @@ class DeclarationModel(ListTableModel[Association]):
         if col is Column.RELATIONSHIP:
             return row.relationship
         if col is Column.DATE:
-            return f"{row.association_date:%d %b %Y}"
+            return fmt.day(row.association_date)
         if col is Column.NOTES:
             return " ".join(row.notes.split())
-        return "Current" if row.withdrawn_at is None else f"Withdrawn {row.withdrawn_at[:10]}"
+        if row.withdrawn_at is None:
+            return "Current"
+        return f"Withdrawn {fmt.stored_day(row.withdrawn_at)}"
 
 
 class DeclareDialog(FormDialog):
@@ -145,6 +148,11 @@ class AccountScreen(Screen):
         ):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.empty = EmptyState.attach(
+            self.table,
+            "You have declared no associations. Each one you declare is listed here; add "
+            "the first with Declare an association…",
+        )
         self.declare_button = QPushButton("Declare an association…")
         self.declare_button.setObjectName("primary")
         self.declare_button.clicked.connect(self.declare)
@@ -242,7 +250,7 @@ class AccountScreen(Screen):
     # -- actions --------------------------------------------------------------------------
     def _password_changed(self) -> None:
         self.password_done.setText(
-            f"Password changed at {utc_now().astimezone():%H:%M}. Use the new one from now on."
+            f"Password changed at {fmt.clock(utc_now())}. Use the new one from now on."
         )
         self.password_done.show()
 

@@ -26,7 +26,7 @@ from cim_desktop.domain.audit.rows import AuditRow
 from cim_desktop.domain.clock import parse_iso_utc
 from cim_desktop.domain.officers.roles import Role
 from cim_desktop.security import safe_json
-from cim_desktop.ui.kit.widgets import local_time
+from cim_desktop.ui.kit import fmt
 
 if TYPE_CHECKING:
     from cim_desktop.services.audit.trail import AuditView
@@ -74,7 +74,7 @@ def _when(ts: str) -> str:
     """The row's time for reading; any text that is not one of ours is shown as recorded
     (cut short), so one odd row cannot stop the trail from being read."""
     try:
-        return local_time(parse_iso_utc(ts))
+        return fmt.moment(parse_iso_utc(ts))
     except (ValueError, OverflowError, TypeError):
         text = str(ts)
         return ascii(text[:40] + ("…" if len(text) > 40 else ""))

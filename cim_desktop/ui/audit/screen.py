@@ -24,14 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cim_desktop.domain.clock import parse_iso_utc
 from cim_desktop.errors import CimError, PermissionDenied
 from cim_desktop.services.audit import trail as audit
 from cim_desktop.services.officers import accounts
 from cim_desktop.ui.audit.model import AuditTableModel, Column, action_label
-from cim_desktop.ui.kit import crash, dialogs
+from cim_desktop.ui.kit import crash, dialogs, fmt
 from cim_desktop.ui.kit.style import ERROR, OK
-from cim_desktop.ui.kit.widgets import heading, local_time, note, record_table
+from cim_desktop.ui.kit.widgets import heading, note, record_table
 from cim_desktop.ui.kit.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -53,9 +52,8 @@ SYSTEM_USER = "system"
 
 
 def _date_edit() -> QDateEdit:
-    edit = QDateEdit()
+    edit = fmt.day_edit(QDateEdit())
     edit.setCalendarPopup(True)
-    edit.setDisplayFormat("dd MMM yyyy")
     edit.setMinimumDate(NO_DATE)
     edit.setSpecialValueText("Any")
     edit.setDate(NO_DATE)
@@ -315,7 +313,7 @@ class AuditScreen(QWidget):
     def _verified(self, result: VerifyResult, announce: bool) -> None:
         self.verify_button.setEnabled(True)
         self.last_verify = result
-        when = local_time(parse_iso_utc(result.verified_at))
+        when = fmt.stored_moment(result.verified_at)
         self.chain_dot.setStyleSheet(f"font-size: 16pt; color: {OK if result.ok else ERROR};")
         if result.ok:
             title = "Audit chain intact"

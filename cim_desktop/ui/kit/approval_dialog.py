@@ -48,7 +48,7 @@ class ApprovalDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("cim-desktop — Second officer's approval")
+        self.setWindowTitle("Second officer's approval — cim-desktop")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self._session = session
         self._roles = roles

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from cim_desktop.domain.clock import utc_now
 from cim_desktop.errors import CimError
 from cim_desktop.services.officers import management as officers
+from cim_desktop.ui.kit import fmt
 from cim_desktop.ui.kit.approval_dialog import request_approval
 from cim_desktop.ui.kit.operation import Operation
 from cim_desktop.ui.kit.widgets import FieldError, form_field, heading, marked_frame, note
@@ -67,9 +68,8 @@ def with_approval(
 
 
 def date_edit(day: date | None = None) -> QDateEdit:
-    edit = QDateEdit()
+    edit = fmt.day_edit(QDateEdit())
     edit.setCalendarPopup(True)
-    edit.setDisplayFormat("dd MMM yyyy")
     today = day or utc_now().date()
     edit.setDate(QDate(today.year, today.month, today.day))
     return edit
@@ -98,7 +98,7 @@ class FormDialog(QDialog):
         parent: QWidget | None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"cim-desktop — {title}")
+        self.setWindowTitle(f"{title} — cim-desktop")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self._session = session
         self._worker = worker

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cim_desktop.ui.kit import fmt
+
 MARKING = "OFFICIAL-SENSITIVE"
 
 
@@ -98,9 +100,8 @@ def mono_font(point_size: int = 0) -> QFont:
 
 
 def local_time(moment: datetime, with_date: bool = True) -> str:
-    """A UTC moment in the workstation's local time, as officers read clocks."""
-    local = moment.astimezone()
-    return local.strftime("%d %b %Y %H:%M:%S" if with_date else "%H:%M:%S")
+    """Kept for screens not yet moved to ``ui.kit.fmt``, which does the formatting."""
+    return fmt.moment(moment) if with_date else fmt.clock(moment)
 
 
 def record_table(model: QAbstractItemModel) -> QTableView:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QWidget
 from cim_desktop.domain.clock import utc_now
 from cim_desktop.domain.officers.model import Officer, OfficerStatus
 from cim_desktop.domain.officers.roles import Role
+from cim_desktop.ui.kit import fmt
 from cim_desktop.ui.kit.list_model import ListTableModel
 
 if TYPE_CHECKING:
@@ -117,15 +118,15 @@ def describe(details: OfficerDetails, locked: bool) -> str:
         "<b>Roles held and their history:</b>",
     ]
     history = [
-        f"{e(h.role.label)}: from {h.valid_from[:10]}"
-        + (f" to {h.valid_to[:10]}" if h.valid_to else " (current)")
+        f"{e(h.role.label)}: from {fmt.stored_day(h.valid_from)}"
+        + (f" to {fmt.stored_day(h.valid_to)}" if h.valid_to else " (current)")
         for h in details.roles
     ]
     lines.append("<br>".join(history) or "none")
     lines.append("<b>Accreditation:</b>")
     courses = [
-        f"{e(a.course)}, {a.hours:g} h, {a.completed_on:%d %b %Y}"
-        + (f", expires {a.expires_on:%d %b %Y}" if a.expires_on else "")
+        f"{e(a.course)}, {a.hours:g} h, {fmt.day(a.completed_on)}"
+        + (f", expires {fmt.day(a.expires_on)}" if a.expires_on else "")
         + ("" if a.current_on(today) else " — <i>not current</i>")
         for a in details.accreditations
     ]

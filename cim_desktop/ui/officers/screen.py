@@ -32,6 +32,7 @@ from cim_desktop.services.officers import accounts
 from cim_desktop.services.officers import management as officers
 from cim_desktop.services.policy import settings as policy
 from cim_desktop.ui.kit import dialogs
+from cim_desktop.ui.kit.empty_state import EmptyState
 from cim_desktop.ui.kit.form_dialog import FormDialog, with_approval
 from cim_desktop.ui.kit.screen import Screen
 from cim_desktop.ui.kit.widgets import note, record_table
@@ -114,6 +115,11 @@ class OfficersScreen(Screen):
         ):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().selectionChanged.connect(self._selected)
+        self.empty = EmptyState.attach(
+            self.table,
+            "No officers to show. Everyone who may open this vault is listed here; an "
+            "administrator adds an officer with New officer…",
+        )
 
         self.panel = self._build_panel()
         split = QSplitter()

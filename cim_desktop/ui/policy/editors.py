@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cim_desktop.domain.clock import parse_iso_utc
 from cim_desktop.domain.policy.settings import Setting, display
-from cim_desktop.ui.kit.widgets import FieldError, local_time, note
+from cim_desktop.ui.kit import fmt
+from cim_desktop.ui.kit.widgets import FieldError, note
 
 if TYPE_CHECKING:
     from cim_desktop.services.policy.settings import SettingState
@@ -320,7 +320,7 @@ class SettingRow(QWidget):
         if not state.changed_at:
             self.history.setText("Shipped default")
             return
-        when = local_time(parse_iso_utc(state.changed_at))
+        when = fmt.stored_moment(state.changed_at)
         what = "Default restored" if state.is_default else "Changed"
         by = (
             f"; approved by {state.approved_by}"

@@ -28,12 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from cim_desktop.domain.changes import Kind
-from cim_desktop.domain.clock import parse_iso_utc
 from cim_desktop.services.review import queue as review
 from cim_desktop.services.review.queue import Queue, ReviewItem
+from cim_desktop.ui.kit import fmt
+from cim_desktop.ui.kit.empty_state import EmptyState
 from cim_desktop.ui.kit.list_model import ListTableModel
 from cim_desktop.ui.kit.screen import Screen
-from cim_desktop.ui.kit.widgets import FieldError, local_time, note, record_table
+from cim_desktop.ui.kit.widgets import FieldError, note, record_table
 from cim_desktop.ui.kit.worker import DbWorker
 
 if TYPE_CHECKING:
@@ -63,10 +64,7 @@ _WIDTHS = {Column.KIND: 120, Column.OFFICER: 110, Column.WHEN: 160, Column.RECOR
 
 
 def _when(iso: str) -> str:
-    try:
-        return local_time(parse_iso_utc(iso))
-    except ValueError:
-        return iso
+    return fmt.stored_moment(iso)
 
 
 class ReviewModel(ListTableModel[ReviewItem]):
@@ -130,6 +128,11 @@ class ReviewScreen(Screen):
         for section, width in _WIDTHS.items():
             self.table.setColumnWidth(section, width)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.empty = EmptyState.attach(
+            self.table,
+            "Nothing to review. Break-glass access to sources and other events that need a "
+            "controller's or professional standards' look appear here by themselves.",
+        )
 
         # The selected item and the sign-off form.
         self.detail_title = QLabel("Select an item to review it.")

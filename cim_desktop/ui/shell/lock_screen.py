@@ -10,7 +10,8 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
-from cim_desktop.ui.kit.widgets import heading, local_time, note
+from cim_desktop.ui.kit import fmt
+from cim_desktop.ui.kit.widgets import heading, note
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.vault.login import LoginForm
 
@@ -86,8 +87,9 @@ class LockScreen(QWidget):
         outer.addLayout(row)
         outer.addStretch(2)
 
-    def prepare(self, username: str, why: str, when: datetime) -> None:
+    def prepare(self, username: str, why: str, when: datetime, unit: str = "") -> None:
         self.form.reset()
+        self.form.set_unit(unit)
         self.form.show_recovery_route(False)
         self.form.set_username(username)
-        self.reason.setText(f"Locked at {local_time(when, with_date=False)} {why}.")
+        self.reason.setText(f"Locked at {fmt.clock(when)} {why}.")

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMenuBar,
     QStackedWidget,
     QVBoxLayout,
@@ -36,11 +37,15 @@ from cim_desktop.errors import CimError
 from cim_desktop.ui.audit.screen import AuditScreen
 from cim_desktop.ui.kit import clipboard, dialogs
 from cim_desktop.ui.kit.changes import ExternalChanges, bus
+from cim_desktop.ui.kit.icons import icon
 from cim_desktop.ui.kit.operation import Operation
+from cim_desktop.ui.kit.settings import OfficerSettings
 from cim_desktop.ui.kit.widgets import MarkingBanner
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.shell.idle import DEFAULT_IDLE_MINUTES, IdleWatcher
+from cim_desktop.ui.shell.lock_key import LockKey
 from cim_desktop.ui.shell.lock_screen import LockScreen
+from cim_desktop.ui.shell.menus import Menus
 from cim_desktop.ui.shell.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -70,9 +75,11 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.session: Session | None = None
+        self.prefs: OfficerSettings | None = None
         self.worker = worker
         self.root: Path = session.paths.root
         self._last_user = session.officer.username
+        self._unit_name = ""
         self._backup_dir: Path | None = None
         # None: the unit's policy sets the idle time (read at each login and policy change).
         self._idle_from_policy = idle_ms is None
@@ -115,35 +122,35 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         vault = self.menu_bar.addMenu("&Vault")
-        self.lock_action = QAction("&Lock", self)
+        self.lock_action = QAction(icon("lock"), "&Lock", self)
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.lock_action.triggered.connect(lambda: self.lock("on request"))
-        self.backup_action = QAction("&Back up…", self)
+        self.lock_key = LockKey(self.lock_action, self)
+        self.backup_action = QAction(icon("database-export"), "&Back up…", self)
         self.backup_action.triggered.connect(self.backup)
-        quit_action = QAction("&Quit", self)
+        quit_action = QAction(icon("door-exit"), "&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        self.rekey_action = QAction("Re-&key the vault…", self)
+        self.rekey_action = QAction(icon("key"), "Re-&key the vault…", self)
         self.rekey_action.triggered.connect(self.rekey)
         vault.addAction(self.lock_action)
         vault.addAction(self.backup_action)
         vault.addAction(self.rekey_action)
         vault.addSeparator()
         vault.addAction(quit_action)
-        trail = self.menu_bar.addMenu("&Audit")
-        self.verify_action = QAction("&Verify chain", self)
+        self.menus = Menus(self)
+        trail = QMenu("&Audit", self.menu_bar)
+        self.menu_bar.insertMenu(self.menus.help.menuAction(), trail)
+        self.verify_action = QAction(icon("shield-check"), "&Verify chain", self)
         self.verify_action.triggered.connect(lambda: self.audit.verify(announce=True))
         trail.addAction(self.verify_action)
-        help_menu = self.menu_bar.addMenu("&Help")
-        about = QAction("&About cim-desktop", self)
-        about.triggered.connect(self._about)
-        help_menu.addAction(about)
         self._session_actions = (
             self.lock_action,
             self.backup_action,
             self.verify_action,
             self.rekey_action,
+            *self.menus.session_actions,
         )
 
     # -- state ----------------------------------------------------------------------------
@@ -162,8 +169,10 @@ class MainWindow(QMainWindow):
             session is not None and session.officer.has(Role.ADMINISTRATOR)
         )
         if session is not None:
-            unit = session.unit_name
-            self.setWindowTitle(f"{APP_NAME} — {unit}" if unit else APP_NAME)
+            unit = self._unit_name = session.unit_name
+            # Qt adds the application's name after the title on Windows and X11 unless the
+            # title already ends with it: ending with it names the application once everywhere.
+            self.setWindowTitle(f"{unit} — {APP_NAME}" if unit else APP_NAME)
             self.unit_label.setText(f"Unit: {unit}")
             self.user_label.setText(
                 f"Logged in: {session.officer.username} ({roles_text(session.officer.roles)})"
@@ -185,12 +194,17 @@ class MainWindow(QMainWindow):
         gate(session, self.worker, self, self.resume, give_up)
 
     def resume(self, session: Session) -> None:
-        """Show the content for a freshly unlocked session."""
+        """Show the content for a freshly unlocked session, laid out as the officer left it."""
         self.session = session
         self._last_user = session.officer.username
+        self.prefs = OfficerSettings(session.officer.id)
+        self.prefs.restore_window(self)
+        for page in self.workspace.pages:
+            self.prefs.restore_layout(page.key, page.widget)
         self.stack.setCurrentWidget(self.workspace)
         self._update_chrome()
-        self.workspace.open(session)
+        self.workspace.open(session, self.prefs.last_screen())
+        self.menus.rebuild_view()
         self.idle.start()
         self._apply_policy(session)
         self.external.start(session)
@@ -203,16 +217,30 @@ class MainWindow(QMainWindow):
         self.session = None
         self.idle.stop()
         self.external.stop()
+        self._remember_layout()
         self._close_secondary_windows()
         self.workspace.close_view()
+        self.menus.rebuild_view()
         clipboard.guard().clear_now()
         self.stack.setCurrentWidget(self.lock_screen)
-        self.lock_screen.prepare(self._last_user, why, utc_now())
+        self.lock_screen.prepare(self._last_user, why, utc_now(), self._unit_name)
         self._update_chrome()
         self.statusBar().clearMessage()
         # Not recorded as a change set: the connection closes; the next login reads afresh.
         Operation(self, self.worker, session.lock).run()
         self.locked_changed.emit(True)
+
+    def _remember_layout(self) -> None:
+        prefs = self.prefs
+        if prefs is None:
+            return
+        prefs.save_window(self)
+        for page in self.workspace.pages:
+            prefs.save_layout(page.key, page.widget)
+        current = self.workspace.current_key()
+        if current is not None:
+            prefs.set_last_screen(current)
+        prefs.sync()
 
     def _apply_policy(self, session: Session) -> None:
         """Idle time and clipboard clearing follow the unit's policy."""
@@ -310,24 +338,12 @@ class MainWindow(QMainWindow):
         dialog.recovered.connect(lambda _n: self.lock_screen.form.show_recovery_route(False))
         dialog.open()
 
-    def _about(self) -> None:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            number = version(APP_NAME)
-        except PackageNotFoundError:
-            number = "development"
-        dialogs.information(
-            self,
-            "About",
-            f"{APP_NAME} {number}",
-            f"Offline, encrypted records for a Dedicated Source Unit.\nVault: {self.root}",
-        )
-
     # -- closing --------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         self.idle.stop()
         self.external.stop()
+        if self.session is not None:
+            self._remember_layout()
         session, self.session = self.session, None
         self.workspace.close_view()
         clipboard.guard().clear_now()

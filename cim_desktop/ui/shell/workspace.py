@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
@@ -28,6 +29,7 @@ from cim_desktop.domain.changes import ChangeSet, Kind
 from cim_desktop.domain.officers.roles import AUDIT_READERS, Role
 from cim_desktop.ui.access.break_glass import BreakGlassBanner
 from cim_desktop.ui.kit.changes import bus
+from cim_desktop.ui.kit.icons import icon
 from cim_desktop.ui.kit.operation import Operation
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ class Page:
     title: str
     widget: QWidget
     offered: Callable[[Officer], bool]
+    icon: str = "help"
 
 
 def _any(*roles: Role) -> Callable[[Officer], bool]:
@@ -84,19 +87,25 @@ class Workspace(QWidget):
                 "Sources",
                 SourcesScreen(worker),
                 _any(Role.HANDLER, Role.CONTROLLER, Role.RECORD_KEEPER, Role.AUTHORISING_OFFICER),
+                "id-badge-2",
             ),
-            Page("audit", "Audit trail", audit, _any(*AUDIT_READERS)),
+            Page("audit", "Audit trail", audit, _any(*AUDIT_READERS), "history"),
             Page(
                 "officers",
                 "Officers",
                 OfficersScreen(worker),
                 _any(Role.ADMINISTRATOR, Role.AUDITOR, Role.CONTROLLER),
+                "users",
             ),
             Page(
-                "review", "Review queue", ReviewScreen(worker), _any(Role.CONTROLLER, Role.AUDITOR)
+                "review",
+                "Review queue",
+                ReviewScreen(worker),
+                _any(Role.CONTROLLER, Role.AUDITOR),
+                "checklist",
             ),
-            Page("policy", "Local policy", PolicyScreen(worker), lambda _o: True),
-            Page("account", "My account", AccountScreen(worker), lambda _o: True),
+            Page("policy", "Local policy", PolicyScreen(worker), lambda _o: True, "settings"),
+            Page("account", "My account", AccountScreen(worker), lambda _o: True, "user-circle"),
         ]
         self.session: Session | None = None
         self._opened: set[str] = set()
@@ -104,8 +113,10 @@ class Workspace(QWidget):
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
         self.nav.setFixedWidth(190)
+        self.nav.setIconSize(QSize(18, 18))
         self.nav.setStyleSheet(
             "QListWidget#navigation { border: none; border-right: 1px solid #d0d5dd;"
+            " outline: 0;"
             " background: #eef1f5; padding-top: 8px; font-size: 10.5pt; }"
             "QListWidget#navigation::item { padding: 9px 14px; }"
             "QListWidget#navigation::item:selected { background: #1d3557; color: white; }"
@@ -161,16 +172,18 @@ class Workspace(QWidget):
             screen.open(self.session)
 
     # -- session --------------------------------------------------------------------------
-    def open(self, session: Session) -> None:
+    def open(self, session: Session, first: str | None = None) -> None:
+        """Offer the officer's screens and show ``first`` (if offered) or the first one."""
         self.session = session
         self._opened.clear()
         self.nav.blockSignals(True)
         self.nav.clear()
         for page in self.offered():
-            self.nav.addItem(QListWidgetItem(page.title))
+            self.nav.addItem(QListWidgetItem(icon(page.icon), page.title))
         self.nav.blockSignals(False)
         self._show_row(-1)
-        self.nav.setCurrentRow(0)
+        keys = [p.key for p in self.offered()]
+        self.nav.setCurrentRow(keys.index(first) if first in keys else 0)
         self._load_grants(session)
 
     def _load_grants(self, session: Session) -> None:

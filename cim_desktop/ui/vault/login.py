@@ -7,10 +7,13 @@ the job: they pull in the crypto and database modules, which the first window do
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -30,6 +33,34 @@ from cim_desktop.ui.vault.keyring_panel import KeyringPanel
 if TYPE_CHECKING:
     from cim_desktop.security.device_secret import DeviceSecretStore
     from cim_desktop.services.session import Session
+
+
+def os_caps_lock() -> bool | None:
+    """Caps Lock as the OS reports it, or None where there is no simple way to ask.
+
+    Windows answers through GetKeyState. X11 and Wayland have no call that does not need the
+    display connection's internals, so there the form infers Caps Lock from the letters typed
+    (an upper-case letter without Shift) instead.
+    """
+    if sys.platform == "win32":
+        import ctypes
+
+        user32 = ctypes.WinDLL("user32")  # type: ignore[attr-defined,unused-ignore]
+        return bool(user32.GetKeyState(0x14) & 1)  # VK_CAPITAL, toggled bit
+    return None
+
+
+# The seam for tests and platforms: the Caps Lock state, or None if unknown.
+caps_lock_state: Callable[[], bool | None] = os_caps_lock
+
+
+def _caps_from_key(event: QKeyEvent) -> bool | None:
+    """What a typed letter says about Caps Lock (None: the key says nothing)."""
+    text = event.text()
+    if len(text) != 1 or not text.isalpha() or text.lower() == text.upper():
+        return None
+    shifted = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+    return text.isupper() != shifted
 
 
 class LoginForm(QWidget):
@@ -65,10 +96,23 @@ class LoginForm(QWidget):
             field.setMinimumWidth(260)
             field.textEdited.connect(self._edited)
 
+        self.unit = QLabel()
+        self.unit.setObjectName("subheading")
+        self.unit.hide()
         self.error = QLabel()
         self.error.setObjectName("formError")
         self.error.setWordWrap(True)
-        self.error.hide()
+        self.error.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.caps_warning = QLabel("Caps Lock is on.")
+        self.caps_warning.setObjectName("formError")
+        # Room for both is kept while they are hidden, so that the window never jumps.
+        for label, lines in ((self.error, 2), (self.caps_warning, 1)):
+            label.setFixedHeight(lines * label.fontMetrics().lineSpacing() + 4)
+            policy = label.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            label.setSizePolicy(policy)
+            label.hide()
+        self.password.installEventFilter(self)
         self.status = QLabel("Unlocking the vault…")
         self.status.setObjectName("note")
         self.status.hide()
@@ -100,11 +144,38 @@ class LoginForm(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(12)
         layout.addWidget(self.keyring_panel)
+        layout.addWidget(self.unit)
         layout.addLayout(form)
-        layout.addWidget(self.error)
+        messages = QVBoxLayout()
+        messages.setSpacing(0)
+        messages.addWidget(self.caps_warning)
+        messages.addWidget(self.error)
+        layout.addLayout(messages)
         layout.addLayout(buttons)
 
     # -- behaviour ------------------------------------------------------------------------
+    def set_unit(self, name: str) -> None:
+        """Name the unit whose vault this is (known once the vault has been opened)."""
+        self.unit.setText(f"Unit: {name}" if name else "")
+        self.unit.setVisible(bool(name))
+
+    def show_caps_lock(self, on: bool | None) -> None:
+        if on is not None:
+            self.caps_warning.setVisible(on)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.password:
+            if event.type() == QEvent.Type.FocusIn:
+                self.show_caps_lock(caps_lock_state())
+            elif event.type() == QEvent.Type.KeyPress:
+                key: QKeyEvent = event  # type: ignore[assignment]
+                if key.key() == Qt.Key.Key_CapsLock:
+                    # The OS state flips once the key is handled: ask after that.
+                    QTimer.singleShot(0, lambda: self.show_caps_lock(caps_lock_state()))
+                else:
+                    self.show_caps_lock(_caps_from_key(key))
+        return super().eventFilter(watched, event)
+
     def set_username(self, name: str) -> None:
         self.username.setText(name)
         (self.password if name else self.username).setFocus()
@@ -203,6 +274,13 @@ class LoginForm(QWidget):
         return True
 
 
+RECOVERY_ROUTE = (
+    "Forgotten your password? An administrator can give you a temporary one. On a new or "
+    "rebuilt workstation, the vault opens with the unit's recovery code: the button for it "
+    "appears here when this workstation cannot open the vault."
+)
+
+
 class LoginDialog(QDialog):
     """The start-up window when a vault exists."""
 
@@ -216,7 +294,7 @@ class LoginDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("cim-desktop — Log in")
+        self.setWindowTitle("Log in — cim-desktop")
         self.session: Session | None = None
         self.recovery_dialog: QDialog | None = None
         self._worker = worker
@@ -241,6 +319,9 @@ class LoginDialog(QDialog):
         body.addWidget(location)
         body.addSpacing(8)
         body.addWidget(self.form)
+        # The unit's name is inside the encrypted vault and cannot be shown before it opens;
+        # the lock screen shows it (see LoginForm.set_unit).
+        body.addWidget(note(RECOVERY_ROUTE))
         marked_frame(self, body, 500)
         self.form.username.setFocus()
         self.form.check_keyring()

@@ -39,7 +39,7 @@ class RecoveryDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("cim-desktop — Recover with recovery code")
+        self.setWindowTitle("Recover with recovery code — cim-desktop")
         self._root = root
         self._worker = worker
         self._keyring = keyring
