@@ -14,7 +14,7 @@ from cim_desktop.domain.access import rules
 from cim_desktop.domain.access.rules import Act, TeamRole, Tier
 from cim_desktop.domain.audit.rows import Action, AuditEvent
 from cim_desktop.domain.clock import iso_utc, utc_now
-from cim_desktop.domain.officers.model import OfficerStatus
+from cim_desktop.domain.findings import refuse
 from cim_desktop.domain.sources.model import (
     SourceRecord,
     SourceStatus,
@@ -26,6 +26,7 @@ from cim_desktop.domain.sources.model import (
     check_urn,
     next_urn,
 )
+from cim_desktop.domain.sources.team_rules import team_assignment
 from cim_desktop.errors import InvalidInput
 from cim_desktop.services.access import permissions as access
 from cim_desktop.services.session import Session
@@ -33,8 +34,6 @@ from cim_desktop.store.sources.register import SourceRepository
 
 SOURCE = access.SOURCE
 TEAM = "source-team"
-# An authorising officer must be impartial: never the handler or controller of the source.
-_NOT_BEFORE_AO = frozenset({TeamRole.HANDLER, TeamRole.CO_HANDLER, TeamRole.CONTROLLER})
 
 
 @dataclass(frozen=True)
@@ -105,28 +104,8 @@ def assign_team_role(session: Session, urn: str, username: str, team_role: TeamR
     with session.db.reading():
         officer = session.db.officers.by_username(username)
         history = _repo(session).team(urn)
-    if officer is None or officer.status is not OfficerStatus.ACTIVE:
-        raise InvalidInput(f"There is no active officer with the username '{username.strip()}'.")
-    needed = rules.TEAM_ROLE_NEEDS[team_role]
-    if not officer.has(needed):
-        raise InvalidInput(
-            f"{officer.username} does not hold the {needed.label} role that a "
-            f"{team_role.label.lower()} needs."
-        )
-    mine = [m for m in history if m.officer_id == officer.id]
-    current = [m for m in mine if m.current(now)]
-    if current:
-        raise InvalidInput(
-            f"{officer.username} is already {current[0].team_role.label.lower()} of {urn}. "
-            "Each role on a source is held by a different officer."
-        )
-    if team_role is TeamRole.AUTHORISING_OFFICER and any(
-        m.team_role in _NOT_BEFORE_AO for m in mine
-    ):
-        raise InvalidInput(
-            f"{officer.username} has been a handler or controller of {urn} and "
-            "cannot be its authorising officer."
-        )
+    refuse(team_assignment(urn, username, officer, team_role, history, now))
+    assert officer is not None  # refused above otherwise
     event = AuditEvent(
         Action.CREATE, TEAM, urn, {"officer": officer.id, "team_role": team_role.value}
     )
