@@ -23,6 +23,8 @@ OLD = 2  # the schema an older release wrote: the first two steps of the ladder
 
 # What schema 2 lacks, as the release that wrote it left the file: undone newest first.
 _AFTER_V2 = (
+    "DROP VIEW source_current",
+    "DROP TABLE source_versions",
     "DROP TABLE slot_keys",
     *(
         f"DROP TRIGGER {t.name}_bind_{event}"
@@ -147,3 +149,4 @@ def test_newer_vault_is_refused_and_untouched(
         unlock(vault_dir, ADMIN, ADMIN_PASSWORD, keyring_store)
     assert "delete" not in info.value.message.lower()
     assert snapshot(vault_dir) == before
+

@@ -215,7 +215,7 @@ def update_status(session: Session, urn: str, status: str) -> None:
         Action.UPDATE, SOURCE, urn, {"tier": Tier.METADATA.value, "status": [old.value, new.value]}
     )
     with session.change(event, decision.role):
-        _repo(session).set_status(urn, new)
+        _repo(session).change(urn, session.officer.id, iso_utc(utc_now()), status=new.value)
 
 
 def update_pseudonym(session: Session, urn: str, pseudonym: str) -> None:
@@ -227,7 +227,7 @@ def update_pseudonym(session: Session, urn: str, pseudonym: str) -> None:
         Action.UPDATE, SOURCE, urn, {"tier": Tier.CONTENT.value, "fields": ["pseudonym"]}
     )
     with session.change(event, decision.role):
-        _repo(session).set_pseudonym(urn, pseudonym)
+        _repo(session).change(urn, session.officer.id, iso_utc(utc_now()), pseudonym=pseudonym)
 
 
 def update_identity(session: Session, urn: str, particulars: dict[str, str], reason: str) -> None:
@@ -251,3 +251,40 @@ def update_identity(session: Session, urn: str, particulars: dict[str, str], rea
             iso_utc(utc_now()),
             session.officer.id,
         )
+
+
+@dataclass(frozen=True)
+class SourceVersion:
+    """One version of a source's pseudonym and status, and what it changed."""
+
+    version: int
+    author: str  # officer id, or 'migration'
+    created_at: str
+    pseudonym: str
+    status: SourceStatus
+    changed: tuple[str, ...]  # the fields that differ from the version before ('' for v1)
+
+
+def history(session: Session, urn: str) -> list[SourceVersion]:
+    """Every version of the source's pseudonym and status, oldest first (an audited view)."""
+    urn = check_urn(urn)
+    decision = access.require(session, Act.VIEW, urn, Tier.CONTENT)
+    _existing(session, urn)
+    event = AuditEvent(Action.VIEW, SOURCE, urn, {"tier": Tier.CONTENT.value, "history": True})
+    versions = session.audited_read(event, lambda: _repo(session).history(urn), decision.role)
+    found: list[SourceVersion] = []
+    before: dict[str, object] = {}
+    for v in versions:
+        changed = tuple(k for k, value in v.values.items() if before and before[k] != value)
+        found.append(
+            SourceVersion(
+                v.version,
+                v.author,
+                v.created_at,
+                str(v.values["pseudonym"]),
+                SourceStatus(v.values["status"]),
+                changed,
+            )
+        )
+        before = v.values
+    return found
