@@ -62,6 +62,11 @@ def refuse(findings: Iterable[Finding]) -> None:
         raise RuleViolation(stop)
 
 
+def violation(code: str, message: str, field: str = "", citation: str = "") -> RuleViolation:
+    """A refusal with one blocking finding whose message reads the same everywhere."""
+    return RuleViolation([blocking(code, message, field, citation)])
+
+
 def field_problem(code: str, field: str, label: str, message: str) -> RuleViolation:
     """A form field's problem: shown whole as "Label: message", under the field as message."""
     return RuleViolation([blocking(code, message, field)], f"{label}: {message}")

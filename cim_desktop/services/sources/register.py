@@ -14,7 +14,7 @@ from cim_desktop.domain.access import rules
 from cim_desktop.domain.access.rules import Act, TeamRole, Tier
 from cim_desktop.domain.audit.rows import Action, AuditEvent
 from cim_desktop.domain.clock import iso_utc, utc_now
-from cim_desktop.domain.findings import refuse
+from cim_desktop.domain.findings import refuse, violation
 from cim_desktop.domain.sources.model import (
     SourceRecord,
     SourceStatus,
@@ -82,7 +82,9 @@ def register_source(session: Session, pseudonym: str, urn: str = "") -> SourceRe
     if urn.strip():
         urn = check_urn(urn)
         if urn in taken:
-            raise InvalidInput(f"A source with the URN {urn} is already registered.")
+            raise violation(
+                "source.urn-taken", f"A source with the URN {urn} is already registered.", "urn"
+            )
     else:
         urn = next_urn(access.current_policy(session).text("urn_format"), now.year, taken)
     team_role = rules.REGISTER_ROLES[acting]
