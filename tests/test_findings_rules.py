@@ -15,8 +15,10 @@ from cim_desktop.domain.findings import (
     refuse,
 )
 from cim_desktop.domain.officers.model import Officer, OfficerStatus
+from cim_desktop.domain.officers.passwords import check_new_password
 from cim_desktop.domain.officers.roles import Role
-from cim_desktop.domain.sources.model import TeamMember
+from cim_desktop.domain.officers.rules import Particulars, check_particulars
+from cim_desktop.domain.sources.model import TeamMember, check_pseudonym, check_urn
 from cim_desktop.domain.sources.team_rules import team_assignment
 from cim_desktop.errors import InvalidInput
 
@@ -126,3 +128,22 @@ def test_a_field_problem_reads_whole_on_the_command_line_and_short_under_its_fie
     problem = field_problem("officer.rank-unknown", "rank", "Rank", "choose one of PC, DS.")
     assert problem.message == "Rank: choose one of PC, DS."
     assert problem.field == "rank" and problem.findings[0].message == "choose one of PC, DS."
+
+
+def test_field_validators_name_their_field() -> None:
+    with pytest.raises(RuleViolation) as info:
+        check_particulars(Particulars("Pat", collar_number="#bad"), ("PC",))
+    assert (info.value.findings[0].code, info.value.field) == (
+        "officer.collar-number",
+        "collar_number",
+    )
+    assert info.value.message.startswith("Collar number: ")  # the command line's wording
+    with pytest.raises(RuleViolation) as info:
+        check_new_password("short", "pat")
+    assert info.value.field == "password"
+    with pytest.raises(RuleViolation) as info:
+        check_pseudonym("\x00")
+    assert (info.value.findings[0].code, info.value.field) == ("text.not-storable", "pseudonym")
+    with pytest.raises(RuleViolation) as info:
+        check_urn("x")
+    assert info.value.field == "urn"

@@ -11,6 +11,8 @@ message names the field and never echoes the value, which may be a source's iden
 
 from __future__ import annotations
 
+from cim_desktop.domain.findings import field_problem
+
 _LINE_CONTROLS = frozenset("\t\n\r")
 
 
@@ -34,11 +36,8 @@ def is_storable(text: str) -> bool:
 
 
 def check_storable(text: str, label: str, *, controls: bool = False, field: str = "") -> str:
-    """Return ``text`` unchanged, or raise ``InvalidInput`` naming the field (not the value)."""
+    """Return ``text`` unchanged, or raise ``RuleViolation`` naming the field (not the value)."""
     found = problem(text, controls=controls)
     if found:
-        # Imported here: findings builds on errors, and text is imported very early.
-        from cim_desktop.domain.findings import field_problem
-
         raise field_problem("text.not-storable", field, label, f"{found}; retype it.")
     return text
