@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from cim_desktop.domain.audit.rows import Action, AuditEvent
+from cim_desktop.domain.findings import RuleViolation
 from cim_desktop.domain.officers.roles import Role
-from cim_desktop.errors import InvalidInput, PermissionDenied, WrongCredentials
+from cim_desktop.errors import PermissionDenied, WrongCredentials
 from cim_desktop.services.access import approval
 from cim_desktop.services.vault.lifecycle import NewVault
 from tests.conftest import ADMIN, ADMIN_PASSWORD
@@ -31,10 +32,13 @@ def _denials(nv: NewVault) -> list[str]:
 
 
 def test_the_same_officer_twice_is_refused(two_admins: NewVault) -> None:
-    with pytest.raises(InvalidInput, match="different person"):
+    with pytest.raises(RuleViolation, match="different person") as info:
         approval.second_officer(
             two_admins.session, ADMIN.upper(), ADMIN_PASSWORD, ADMINS, "role grant"
         )
+    assert [(f.code, f.field) for f in info.value.findings] == [
+        ("approval.same-officer", "username")
+    ]
     assert any('"cause":"same officer"' in d for d in _denials(two_admins))
 
 

@@ -23,6 +23,8 @@ OLD = 2  # the schema an older release wrote: the first two steps of the ladder
 
 # What schema 2 lacks, as the release that wrote it left the file: undone newest first.
 _AFTER_V2 = (
+    "DROP VIEW source_current",
+    "DROP TABLE source_versions",
     "DROP TABLE slot_keys",
     *(
         f"DROP TRIGGER {t.name}_bind_{event}"
@@ -147,3 +149,61 @@ def test_newer_vault_is_refused_and_untouched(
         unlock(vault_dir, ADMIN, ADMIN_PASSWORD, keyring_store)
     assert "delete" not in info.value.message.lower()
     assert snapshot(vault_dir) == before
+
+
+# -- every older schema reaches the same schema as a fresh vault ----------------------------
+_VAULT_ID = "schema-ladder-test"
+_KEY = bytes(range(32))
+
+
+def _schema(conn: Connection) -> list[tuple[object, ...]]:
+    """The schema as SQLite holds it: objects with their SQL (spacing normalised), columns."""
+    found: list[tuple[object, ...]] = [
+        (kind, name, table, " ".join((sql or "").split()))
+        for kind, name, table, sql in conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        )
+    ]
+    tables = [r[1] for r in found if r[0] == "table"]
+    for table in tables:
+        found += [(table, *col) for col in conn.execute(f"PRAGMA table_info('{table}')")]
+    return found
+
+
+def _at_step(path: Path, steps: tuple[schema.Migration, ...]) -> None:
+    """A database as a release with only ``steps`` left it (raw key, no officers)."""
+    conn = connect(path, _KEY, create=True)
+    for step in steps:
+        schema.apply(conn, step)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('vault_id', ?)", (_VAULT_ID,))
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def fresh_schema(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[object, ...]]:
+    db = VaultDatabase.create(tmp_path_factory.mktemp("fresh") / "vault.db", _KEY, _VAULT_ID)
+    try:
+        return _schema(db.conn)
+    finally:
+        db.conn.close()
+
+
+@pytest.mark.parametrize("k", range(1, schema.LATEST))
+def test_a_vault_at_every_older_step_migrates_to_the_fresh_schema(
+    k: int, tmp_path: Path, fresh_schema: list[tuple[object, ...]]
+) -> None:
+    path = tmp_path / "vault.db"
+    _at_step(path, schema.MIGRATIONS[:k])
+    db = VaultDatabase.open(path, _KEY, _VAULT_ID)
+    try:
+        assert db.migrated is not None and db.migrated[:2] == (k, schema.LATEST)
+        assert _schema(db.conn) == fresh_schema
+    finally:
+        db.conn.close()
+
+
+def test_every_migration_file_is_on_the_ladder() -> None:
+    folder = Path(schema.__file__).parent
+    files = sorted(p.stem for p in folder.glob("m[0-9][0-9][0-9]_*.py"))
+    listed = sorted(m.__name__.rsplit(".", 1)[1] for m in schema.STEPS)
+    assert files == listed

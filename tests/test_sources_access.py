@@ -12,6 +12,7 @@ import pytest
 from cim_desktop.domain import clock
 from cim_desktop.domain.access.rules import Act, TeamRole, Tier
 from cim_desktop.domain.audit.rows import AuditRow
+from cim_desktop.domain.findings import RuleViolation
 from cim_desktop.domain.officers.roles import Role
 from cim_desktop.domain.sources.model import SourceStatus
 from cim_desktop.errors import InvalidInput, PermissionDenied
@@ -137,8 +138,14 @@ def test_an_authorising_officer_is_never_a_former_handler(world: World) -> None:
     )
     member = sources.assign_team_role(ctrl, urn, "dual", TeamRole.HANDLER)
     sources.end_team_role(ctrl, urn, member.id)
-    with pytest.raises(InvalidInput, match="cannot be its authorising officer"):
+    head = _head(ctrl)
+    with pytest.raises(RuleViolation, match="cannot be its authorising officer") as info:
         sources.assign_team_role(ctrl, urn, "dual", TeamRole.AUTHORISING_OFFICER)
+    # Forms and callers match the stable code and place it by field, never by wording.
+    assert [(f.code, f.field) for f in info.value.findings] == [
+        ("team.ao-not-independent", "username")
+    ]
+    assert _rows(ctrl, head) == []  # refused before anything changed
 
 
 def test_identity_is_sealed_reasoned_and_versioned(world: World) -> None:

@@ -11,7 +11,7 @@ message names the field and never echoes the value, which may be a source's iden
 
 from __future__ import annotations
 
-from cim_desktop.errors import InvalidInput
+from cim_desktop.domain.findings import field_problem
 
 _LINE_CONTROLS = frozenset("\t\n\r")
 
@@ -35,9 +35,9 @@ def is_storable(text: str) -> bool:
     return problem(text) is None
 
 
-def check_storable(text: str, label: str, *, controls: bool = False) -> str:
-    """Return ``text`` unchanged, or raise ``InvalidInput`` naming the field (not the value)."""
+def check_storable(text: str, label: str, *, controls: bool = False, field: str = "") -> str:
+    """Return ``text`` unchanged, or raise ``RuleViolation`` naming the field (not the value)."""
     found = problem(text, controls=controls)
     if found:
-        raise InvalidInput(f"{label}: {found}; retype it.")
+        raise field_problem("text.not-storable", field, label, f"{found}; retype it.")
     return text

@@ -236,3 +236,29 @@ def test_assigning_to_the_team_is_offered_by_the_rules(
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, worker)
     assert "Co-handler: handler2" in screen.team_label.text()
+
+
+def test_the_register_form_places_problems_by_their_finding_field(
+    qtbot: QtBot, worker: DbWorker, world: World
+) -> None:
+    # A refusal that names no field goes on top, not under whichever field was guessed.
+    # (Both dialogs stay referenced: pytest-qt holds widgets weakly, and a dialog without a
+    # parent collected mid-test takes Qt's objects with it at an arbitrary moment.)
+    refused = RegisterDialog(world["handler1"], worker, None)
+    qtbot.addWidget(refused)
+    refused.show()
+    qtbot.keyClicks(refused.pseudonym, "Osprey")
+    qtbot.mouseClick(refused.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: refused.error.isVisible(), timeout=10_000)
+    assert refused.shown_errors() == {}
+
+    # The pseudonym's own finding lands under the pseudonym, in its own words.
+    dialog = RegisterDialog(world["keeper"], worker, None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.pseudonym, "P" * 200)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "pseudonym" in dialog.shown_errors(), timeout=10_000)
+    assert dialog.shown_errors()["pseudonym"].startswith("The pseudonym must be 1 to")
+    assert not dialog.error.isVisible()
+    wait_idle(qtbot, worker)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from cim_desktop.domain.findings import field_problem
 from cim_desktop.domain.officers.roles import Role
 from cim_desktop.domain.policy.settings import Policy
 from cim_desktop.domain.text import check_storable
-from cim_desktop.errors import InvalidInput
 
 # Roles that need a current accreditation while the policy says so.
 ACCREDITED_ROLES = frozenset({Role.HANDLER, Role.CONTROLLER})
@@ -118,32 +118,64 @@ def accreditation_problem(
 
 
 def check_accreditation(new: NewAccreditation, today: date) -> NewAccreditation:
-    course = " ".join(check_storable(new.course, "Course").split())
+    course = " ".join(check_storable(new.course, "Course", field="course").split())
     if not 1 <= len(course) <= 120:
-        raise InvalidInput("Course: give the course name (up to 120 characters).")
+        raise field_problem(
+            "accreditation.course",
+            "course",
+            "Course",
+            "give the course name (up to 120 characters).",
+        )
     if new.completed_on > today:
-        raise InvalidInput("Date: the course completion date cannot be in the future.")
+        raise field_problem(
+            "accreditation.future-date",
+            "completed_on",
+            "Date",
+            "the course completion date cannot be in the future.",
+        )
     if not 0 < new.hours <= 5000:
-        raise InvalidInput("Hours: give the course hours (more than 0, at most 5000).")
+        raise field_problem(
+            "accreditation.hours",
+            "hours",
+            "Hours",
+            "give the course hours (more than 0, at most 5000).",
+        )
     if new.expires_on is not None and new.expires_on <= new.completed_on:
-        raise InvalidInput("Expiry: the expiry date must be after the completion date.")
+        raise field_problem(
+            "accreditation.expiry",
+            "expires_on",
+            "Expiry",
+            "the expiry date must be after the completion date.",
+        )
     return NewAccreditation(course, new.completed_on, float(new.hours), new.expires_on)
 
 
 def check_particulars(p: Particulars, ranks: tuple[str, ...]) -> Particulars:
-    """Return tidied particulars, or raise ``InvalidInput`` naming the field."""
-    name = " ".join(check_storable(p.display_name, "Display name").split())
+    """Return tidied particulars, or raise ``RuleViolation`` naming the field."""
+    name = " ".join(check_storable(p.display_name, "Display name", field="display_name").split())
     if not 1 <= len(name) <= 120:
-        raise InvalidInput("Display name: give the officer's name (up to 120 characters).")
+        raise field_problem(
+            "officer.display-name",
+            "display_name",
+            "Display name",
+            "give the officer's name (up to 120 characters).",
+        )
     collar = p.collar_number.strip()
     if collar and not _COLLAR.match(collar):
-        raise InvalidInput("Collar number: up to 20 letters, digits, spaces, '/' or '-'.")
+        raise field_problem(
+            "officer.collar-number",
+            "collar_number",
+            "Collar number",
+            "up to 20 letters, digits, spaces, '/' or '-'.",
+        )
     rank = p.rank.strip()
     if rank and rank not in ranks:
-        raise InvalidInput(f"Rank: choose one of {', '.join(ranks)}.")
+        raise field_problem("officer.rank", "rank", "Rank", f"choose one of {', '.join(ranks)}.")
     gender = p.gender.strip().lower()
     if gender not in {g for g, _ in GENDERS}:
-        raise InvalidInput("Gender: choose female, male, other or not recorded.")
+        raise field_problem(
+            "officer.gender", "gender", "Gender", "choose female, male, other or not recorded."
+        )
     return Particulars(name, collar, rank, gender)
 
 

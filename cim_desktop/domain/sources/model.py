@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from cim_desktop.domain.access.rules import TeamRole
 from cim_desktop.domain.clock import parse_iso_utc
+from cim_desktop.domain.findings import field_problem, violation
 from cim_desktop.domain.text import check_storable
 from cim_desktop.errors import InvalidInput
 
@@ -91,9 +92,11 @@ class BreakGlassGrant:
 def check_urn(text: str) -> str:
     urn = text.strip().upper()
     if not _URN.fullmatch(urn):
-        raise InvalidInput(
+        raise violation(
+            "source.urn-invalid",
             "A URN is 3 to 40 characters: capital letters, digits, '-', '/' "
-            "or '_', starting with a letter or digit."
+            "or '_', starting with a letter or digit.",
+            "urn",
         )
     return urn
 
@@ -114,9 +117,13 @@ def next_urn(fmt: str, year: int, taken: set[str]) -> str:
 
 
 def check_pseudonym(text: str) -> str:
-    pseudonym = " ".join(check_storable(text, "Pseudonym").split())
+    pseudonym = " ".join(check_storable(text, "Pseudonym", field="pseudonym").split())
     if not 1 <= len(pseudonym) <= MAX_PSEUDONYM:
-        raise InvalidInput(f"The pseudonym must be 1 to {MAX_PSEUDONYM} characters.")
+        raise violation(
+            "source.pseudonym-length",
+            f"The pseudonym must be 1 to {MAX_PSEUDONYM} characters.",
+            "pseudonym",
+        )
     return pseudonym
 
 
@@ -125,7 +132,9 @@ def check_status(text: str) -> SourceStatus:
         return SourceStatus(text.strip().lower())
     except ValueError:
         known = ", ".join(s.value for s in SourceStatus)
-        raise InvalidInput(f"Unknown status (choose one of: {known}).") from None
+        raise violation(
+            "source.status-unknown", f"Unknown status (choose one of: {known}).", "status"
+        ) from None
 
 
 def check_particulars(values: Mapping[str, object]) -> dict[str, str]:
@@ -138,10 +147,12 @@ def check_particulars(values: Mapping[str, object]) -> dict[str, str]:
             raise InvalidInput(f"Identity particulars take only these fields: {known}.")
         label = IDENTITY_FIELDS[key]
         if not isinstance(value, str):
-            raise InvalidInput(f"{label}: must be text.")
-        text = check_storable(value.strip(), label)
+            raise field_problem("identity.not-text", key, label, "must be text.")
+        text = check_storable(value.strip(), label, field=key)
         if len(text) > MAX_IDENTITY_VALUE:
-            raise InvalidInput(f"{label}: at most {MAX_IDENTITY_VALUE} characters.")
+            raise field_problem(
+                "identity.too-long", key, label, f"at most {MAX_IDENTITY_VALUE} characters."
+            )
         if text:
             clean[key] = text
     if not clean:
@@ -150,20 +161,35 @@ def check_particulars(values: Mapping[str, object]) -> dict[str, str]:
 
 
 def check_reason(text: str, what: str = "viewing the identity") -> str:
-    reason = " ".join(check_storable(text, "Reason").split())
+    reason = " ".join(check_storable(text, "Reason", field="reason").split())
     if not reason:
-        raise InvalidInput(f"State the reason for {what}: it is recorded in the audit trail.")
+        raise violation(
+            "source.reason-missing",
+            f"State the reason for {what}: it is recorded in the audit trail.",
+            "reason",
+        )
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"The reason must be at most {MAX_REASON} characters.")
+        raise violation(
+            "source.reason-too-long",
+            f"The reason must be at most {MAX_REASON} characters.",
+            "reason",
+        )
     return reason
 
 
 def check_justification(text: str, minimum: int) -> str:
-    justification = " ".join(check_storable(text, "Justification").split())
+    justification = " ".join(check_storable(text, "Justification", field="justification").split())
     if len(justification) < minimum:
-        raise InvalidInput(
-            f"Write a justification of at least {minimum} characters ({len(justification)} so far)."
+        raise violation(
+            "break-glass.justification-short",
+            f"Write a justification of at least {minimum} characters "
+            f"({len(justification)} so far).",
+            "justification",
         )
     if len(justification) > MAX_REASON:
-        raise InvalidInput(f"The justification must be at most {MAX_REASON} characters.")
+        raise violation(
+            "break-glass.justification-long",
+            f"The justification must be at most {MAX_REASON} characters.",
+            "justification",
+        )
     return justification

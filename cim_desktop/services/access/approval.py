@@ -11,13 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cim_desktop.domain.access.approval_rules import (
+    AUDIT_CAUSE,
+    approver_standing,
+    distinct_officer,
+)
 from cim_desktop.domain.audit.rows import Action, AuditEvent, Outcome
 from cim_desktop.domain.clock import iso_utc, utc_now
-from cim_desktop.domain.officers.model import OfficerStatus
+from cim_desktop.domain.findings import RuleViolation
 from cim_desktop.domain.officers.roles import Role
 from cim_desktop.errors import (
     AccountLocked,
-    InvalidInput,
     PermissionDenied,
     SlotDisabled,
     WrongCredentials,
@@ -50,11 +54,11 @@ def second_officer(
     A refused approval is audited; the change it was for must not go ahead.
     """
     username = username.strip()
-    if not username or not password:
-        raise InvalidInput("The second officer must enter their username and password.")
-    if username.casefold() == session.officer.username.casefold():
-        _refused(session, purpose, "same officer")
-        raise InvalidInput("The approving officer must be a different person from you.")
+    early = distinct_officer(session.officer.username, username, password)
+    if early:
+        if early[0].code != "approval.missing-credentials":
+            _refused(session, purpose, AUDIT_CAUSE[early[0].code])
+        raise RuleViolation(early)
     try:
         approver_id = confirm_password(session.paths, username, password, session.keyring)
     except WrongCredentials:
@@ -68,21 +72,12 @@ def second_officer(
         raise PermissionDenied("The approving officer's account is not active.") from None
     with session.db.reading():
         approver = session.db.officers.get(approver_id)
-    if approver is None or approver.status is not OfficerStatus.ACTIVE:
-        _refused(session, purpose, "approver not active")
-        raise PermissionDenied("The approving officer's account is not active.")
-    if approver.must_change_password:
-        # A temporary password is known to whoever set it, so it proves nothing.
-        _refused(session, purpose, "approver has a temporary password")
-        raise PermissionDenied(
-            "The approving officer must first change their temporary "
-            "password (at login, or with cim user passwd)."
-        )
-    role = next((r for r in Role if r in roles and approver.has(r)), None)
-    if role is None:
-        _refused(session, purpose, "approver lacks role")
-        needed = ", ".join(sorted(r.label for r in roles))
-        raise PermissionDenied(f"The approving officer must hold the role: {needed}.")
+    standing = approver_standing(approver, roles)
+    if standing or approver is None:
+        code = standing[0].code if standing else "approval.approver-not-active"
+        _refused(session, purpose, AUDIT_CAUSE[code])
+        raise PermissionDenied(" ".join(f.message for f in standing))
+    role = next(r for r in Role if r in roles and approver.has(r))
     return Approval(approver.id, approver.username, role, purpose, iso_utc(utc_now()))
 
 

@@ -14,6 +14,7 @@ from datetime import date
 
 from cim_desktop.domain.audit.rows import Action, AuditEvent, Outcome
 from cim_desktop.domain.clock import iso_utc, utc_now
+from cim_desktop.domain.findings import field_problem
 from cim_desktop.domain.officers.roles import Role
 from cim_desktop.domain.officers.rules import Association, Severity, normalise_name
 from cim_desktop.domain.text import check_storable
@@ -58,13 +59,13 @@ def _reader_role(session: Session, officer_id: str, what: str) -> Role | None:
     )
 
 
-def _clean(text: str, field: str, limit: int, required: bool = True) -> str:
-    check_storable(text, field)
-    value = " ".join(text.split()) if field != "Notes" else text.strip()
+def _clean(text: str, field: str, label: str, limit: int, required: bool = True) -> str:
+    check_storable(text, label, field=field)
+    value = " ".join(text.split()) if field != "notes" else text.strip()
     if required and not value:
-        raise InvalidInput(f"{field}: this is required.")
+        raise field_problem("association.required", field, label, "this is required.")
     if len(value) > limit:
-        raise InvalidInput(f"{field}: at most {limit} characters.")
+        raise field_problem("association.too-long", field, label, f"at most {limit} characters.")
     return value
 
 
@@ -72,11 +73,16 @@ def declare(
     session: Session, person_name: str, relationship: str, association_date: date, notes: str = ""
 ) -> Association:
     """Record a declaration by the logged-in officer about their own association."""
-    name = _clean(person_name, "Name", 200)
-    relation = _clean(relationship, "Relationship", 120)
-    text = _clean(notes, "Notes", 2000, required=False)
+    name = _clean(person_name, "person_name", "Name", 200)
+    relation = _clean(relationship, "relationship", "Relationship", 120)
+    text = _clean(notes, "notes", "Notes", 2000, required=False)
     if association_date > utc_now().date():
-        raise InvalidInput("Date: the date cannot be in the future.")
+        raise field_problem(
+            "association.future-date",
+            "association_date",
+            "Date",
+            "the date cannot be in the future.",
+        )
     record = Association(
         str(uuid.uuid4()),
         session.officer.id,
@@ -118,7 +124,7 @@ def withdraw(session: Session, association_id: str, reason: str = "") -> Associa
     if not record.active:
         raise InvalidInput("This declaration has already been withdrawn.")
     now = iso_utc(utc_now())
-    reason = _clean(reason, "Reason", 500, required=False)
+    reason = _clean(reason, "reason", "Reason", 500, required=False)
     with session.change(
         AuditEvent(
             Action.UPDATE,

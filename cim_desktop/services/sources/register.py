@@ -14,7 +14,7 @@ from cim_desktop.domain.access import rules
 from cim_desktop.domain.access.rules import Act, TeamRole, Tier
 from cim_desktop.domain.audit.rows import Action, AuditEvent
 from cim_desktop.domain.clock import iso_utc, utc_now
-from cim_desktop.domain.officers.model import OfficerStatus
+from cim_desktop.domain.findings import refuse, violation
 from cim_desktop.domain.sources.model import (
     SourceRecord,
     SourceStatus,
@@ -26,6 +26,7 @@ from cim_desktop.domain.sources.model import (
     check_urn,
     next_urn,
 )
+from cim_desktop.domain.sources.team_rules import team_assignment
 from cim_desktop.errors import InvalidInput
 from cim_desktop.services.access import permissions as access
 from cim_desktop.services.session import Session
@@ -33,8 +34,6 @@ from cim_desktop.store.sources.register import SourceRepository
 
 SOURCE = access.SOURCE
 TEAM = "source-team"
-# An authorising officer must be impartial: never the handler or controller of the source.
-_NOT_BEFORE_AO = frozenset({TeamRole.HANDLER, TeamRole.CO_HANDLER, TeamRole.CONTROLLER})
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,9 @@ def register_source(session: Session, pseudonym: str, urn: str = "") -> SourceRe
     if urn.strip():
         urn = check_urn(urn)
         if urn in taken:
-            raise InvalidInput(f"A source with the URN {urn} is already registered.")
+            raise violation(
+                "source.urn-taken", f"A source with the URN {urn} is already registered.", "urn"
+            )
     else:
         urn = next_urn(access.current_policy(session).text("urn_format"), now.year, taken)
     team_role = rules.REGISTER_ROLES[acting]
@@ -105,28 +106,8 @@ def assign_team_role(session: Session, urn: str, username: str, team_role: TeamR
     with session.db.reading():
         officer = session.db.officers.by_username(username)
         history = _repo(session).team(urn)
-    if officer is None or officer.status is not OfficerStatus.ACTIVE:
-        raise InvalidInput(f"There is no active officer with the username '{username.strip()}'.")
-    needed = rules.TEAM_ROLE_NEEDS[team_role]
-    if not officer.has(needed):
-        raise InvalidInput(
-            f"{officer.username} does not hold the {needed.label} role that a "
-            f"{team_role.label.lower()} needs."
-        )
-    mine = [m for m in history if m.officer_id == officer.id]
-    current = [m for m in mine if m.current(now)]
-    if current:
-        raise InvalidInput(
-            f"{officer.username} is already {current[0].team_role.label.lower()} of {urn}. "
-            "Each role on a source is held by a different officer."
-        )
-    if team_role is TeamRole.AUTHORISING_OFFICER and any(
-        m.team_role in _NOT_BEFORE_AO for m in mine
-    ):
-        raise InvalidInput(
-            f"{officer.username} has been a handler or controller of {urn} and "
-            "cannot be its authorising officer."
-        )
+    refuse(team_assignment(urn, username, officer, team_role, history, now))
+    assert officer is not None  # refused above otherwise
     event = AuditEvent(
         Action.CREATE, TEAM, urn, {"officer": officer.id, "team_role": team_role.value}
     )
@@ -236,7 +217,7 @@ def update_status(session: Session, urn: str, status: str) -> None:
         Action.UPDATE, SOURCE, urn, {"tier": Tier.METADATA.value, "status": [old.value, new.value]}
     )
     with session.change(event, decision.role):
-        _repo(session).set_status(urn, new)
+        _repo(session).change(urn, session.officer.id, iso_utc(utc_now()), status=new.value)
 
 
 def update_pseudonym(session: Session, urn: str, pseudonym: str) -> None:
@@ -248,7 +229,7 @@ def update_pseudonym(session: Session, urn: str, pseudonym: str) -> None:
         Action.UPDATE, SOURCE, urn, {"tier": Tier.CONTENT.value, "fields": ["pseudonym"]}
     )
     with session.change(event, decision.role):
-        _repo(session).set_pseudonym(urn, pseudonym)
+        _repo(session).change(urn, session.officer.id, iso_utc(utc_now()), pseudonym=pseudonym)
 
 
 def update_identity(session: Session, urn: str, particulars: dict[str, str], reason: str) -> None:
@@ -272,3 +253,40 @@ def update_identity(session: Session, urn: str, particulars: dict[str, str], rea
             iso_utc(utc_now()),
             session.officer.id,
         )
+
+
+@dataclass(frozen=True)
+class SourceVersion:
+    """One version of a source's pseudonym and status, and what it changed."""
+
+    version: int
+    author: str  # officer id, or 'migration'
+    created_at: str
+    pseudonym: str
+    status: SourceStatus
+    changed: tuple[str, ...]  # the fields that differ from the version before ('' for v1)
+
+
+def history(session: Session, urn: str) -> list[SourceVersion]:
+    """Every version of the source's pseudonym and status, oldest first (an audited view)."""
+    urn = check_urn(urn)
+    decision = access.require(session, Act.VIEW, urn, Tier.CONTENT)
+    _existing(session, urn)
+    event = AuditEvent(Action.VIEW, SOURCE, urn, {"tier": Tier.CONTENT.value, "history": True})
+    versions = session.audited_read(event, lambda: _repo(session).history(urn), decision.role)
+    found: list[SourceVersion] = []
+    before: dict[str, object] = {}
+    for v in versions:
+        changed = tuple(k for k, value in v.values.items() if before and before[k] != value)
+        found.append(
+            SourceVersion(
+                v.version,
+                v.author,
+                v.created_at,
+                str(v.values["pseudonym"]),
+                SourceStatus(v.values["status"]),
+                changed,
+            )
+        )
+        before = v.values
+    return found

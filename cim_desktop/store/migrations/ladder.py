@@ -19,6 +19,7 @@ from cim_desktop.store.migrations import (
     m005_source_access,
     m006_state_binding,
     m007_slot_keys,
+    m008_source_versions,
 )
 
 # Imported by name rather than discovered so that the packaged build (PyInstaller) sees every
@@ -31,6 +32,7 @@ STEPS: tuple[ModuleType, ...] = (
     m005_source_access,
     m006_state_binding,
     m007_slot_keys,
+    m008_source_versions,
 )
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from cim_desktop.domain.access.rules import TeamRole
 from cim_desktop.domain.sources.model import SourceRecord, SourceStatus, TeamMember
+from cim_desktop.store import versioned
 from cim_desktop.store.connection import Connection
+from cim_desktop.store.migrations.m008_source_versions import SOURCE_VERSIONS
 
-_SOURCE = "urn, pseudonym, status, created_at, created_by"
+# The pseudonym and status in force come from the newest version (``store.versioned``).
+_SOURCE = "s.urn, c.pseudonym, c.status, s.created_at, s.created_by"
+_FROM = "sources s JOIN source_current c ON c.urn = s.urn"
 _MEMBER = (
     "t.id, t.urn, t.officer_id, COALESCE(o.username, ''), t.team_role, t.valid_from, "
     "t.valid_to, t.assigned_by"
@@ -32,32 +36,37 @@ class SourceRepository:
     # -- the register -------------------------------------------------------------------
     def add(self, source: SourceRecord) -> None:
         self._conn.execute(
-            f"INSERT INTO sources ({_SOURCE}) VALUES (?, ?, ?, ?, ?)",
-            (
-                source.urn,
-                source.pseudonym,
-                source.status.value,
-                source.created_at,
-                source.created_by,
-            ),
+            "INSERT INTO sources (urn, created_at, created_by) VALUES (?, ?, ?)",
+            (source.urn, source.created_at, source.created_by),
+        )
+        values = {"pseudonym": source.pseudonym, "status": source.status.value}
+        versioned.append(
+            self._conn, SOURCE_VERSIONS, source.urn, source.created_by, values, source.created_at
         )
 
     def get(self, urn: str) -> SourceRecord | None:
-        row = self._conn.execute(f"SELECT {_SOURCE} FROM sources WHERE urn = ?", (urn,)).fetchone()
+        row = self._conn.execute(
+            f"SELECT {_SOURCE} FROM {_FROM} WHERE s.urn = ?", (urn,)
+        ).fetchone()
         return None if row is None else _source(row)
 
     def all(self) -> list[SourceRecord]:
-        rows = self._conn.execute(f"SELECT {_SOURCE} FROM sources ORDER BY urn").fetchall()
+        rows = self._conn.execute(f"SELECT {_SOURCE} FROM {_FROM} ORDER BY s.urn").fetchall()
         return [_source(r) for r in rows]
 
     def urns(self) -> set[str]:
         return {str(r[0]) for r in self._conn.execute("SELECT urn FROM sources")}
 
-    def set_pseudonym(self, urn: str, pseudonym: str) -> None:
-        self._conn.execute("UPDATE sources SET pseudonym = ? WHERE urn = ?", (pseudonym, urn))
+    def change(self, urn: str, author: str, when: str, **values: str) -> int:
+        """Append a version with ``values`` changed and the rest as they are; its number."""
+        now = versioned.current(self._conn, SOURCE_VERSIONS, urn)
+        if now is None:
+            raise LookupError("no such source")  # the service checked it exists
+        merged = {**now.values, **values}
+        return versioned.append(self._conn, SOURCE_VERSIONS, urn, author, merged, when)
 
-    def set_status(self, urn: str, status: SourceStatus) -> None:
-        self._conn.execute("UPDATE sources SET status = ? WHERE urn = ?", (status.value, urn))
+    def history(self, urn: str) -> list[versioned.Version]:
+        return versioned.history(self._conn, SOURCE_VERSIONS, urn)
 
     # -- the sealed compartment -----------------------------------------------------------
     def identity(self, urn: str) -> tuple[int, str] | None:

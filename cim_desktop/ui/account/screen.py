@@ -72,12 +72,7 @@ class DeclarationModel(ListTableModel[Association]):
 
 
 class DeclareDialog(FormDialog):
-    prefixes: ClassVar[dict[str, str]] = {
-        "Name": "name",
-        "Relationship": "relationship",
-        "Date": "date",
-        "Notes": "notes",
-    }
+    finding_fields: ClassVar[dict[str, str]] = {"person_name": "name", "association_date": "date"}
 
     def __init__(self, session: Session, worker: DbWorker, parent: QWidget | None = None) -> None:
         super().__init__(

@@ -2,7 +2,7 @@
 officer and account dialogs share (dates, asking for a second administrator's approval).
 
 Each form checks what it can before saving and shows every problem under its field; the
-service's own refusals land there too, routed by the field name they start with.
+service's own refusals land there too, placed by the field their findings name.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from cim_desktop.domain.clock import utc_now
+from cim_desktop.domain.findings import RuleViolation
 from cim_desktop.errors import CimError
 from cim_desktop.services.officers import management as officers
 from cim_desktop.ui.kit import fmt
@@ -45,12 +46,13 @@ def with_approval(
     purpose: str,
     summary: str,
     then: Callable[[Approval | None], None],
-    failed: Callable[[str], None] | None = None,
+    failed: Callable[[CimError], None] | None = None,
     exclude: frozenset[str] = frozenset(),
 ) -> None:
     """Ask a second administrator when one could approve; then call ``then(approval)``.
 
-    ``failed`` shows a refusal's message (else a message box); a bug goes to the crash dialog.
+    ``failed`` shows a refusal (a form places its findings by field; else a message box); a
+    bug goes to the crash dialog.
     """
 
     def decided(required: bool) -> None:
@@ -63,7 +65,13 @@ def with_approval(
         parent, worker, lambda: officers.second_officer_required(session, exclude), session=session
     ).success(decided)
     if failed is not None:
-        asking.user_errors(failed)
+        show = failed
+
+        def handled(exc: CimError) -> bool:
+            show(exc)
+            return True
+
+        asking.handle(handled)
     asking.run()
 
 
@@ -85,8 +93,9 @@ class FormDialog(QDialog):
     error, and a primary button that saves through the worker."""
 
     saved = Signal(object)
-    # Service and domain messages name their field first ("Rank: ..."); this routes them.
-    prefixes: ClassVar[dict[str, str]] = {}
+    # Findings name the domain's field ("collar_number"); where this form calls it something
+    # else, say so here. A field mapped to '' is shown in the form error on top.
+    finding_fields: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,
@@ -153,23 +162,35 @@ class FormDialog(QDialog):
     def shown_errors(self) -> dict[str, str]:
         return {k: e.text() for k, e in self.errors.items() if not e.isHidden()}
 
-    def show_problem(self, message: str, fallback: str = "") -> None:
-        """Put a message under the field it names, else under ``fallback``, else on top."""
-        head, _, rest = message.partition(": ")
-        key = self.prefixes.get(head)
-        if key in self.errors and rest:
-            self.field_error(key, rest)
-        elif fallback in self.errors:
-            self.field_error(fallback, message)
+    def show_problem(self, exc: CimError, fallback: str = "") -> None:
+        """Put each finding under the field it names; what names no field of this form goes
+        under ``fallback``, else on top. The message text is never parsed for a field."""
+        findings = exc.findings if isinstance(exc, RuleViolation) else ()
+        rest: list[str] = []
+        for finding in findings:
+            key = self.finding_fields.get(finding.field, finding.field)
+            if key and key in self.errors:
+                self.field_error(key, finding.message)
+            elif finding.field and key == "":
+                self.error.setText(finding.message)
+                self.error.show()
+            else:
+                rest.append(finding.message)
+        if not findings:
+            rest.append(exc.message)
+        if not rest:
+            return
+        if fallback in self.errors:
+            self.field_error(fallback, " ".join(rest))
         else:
-            self.error.setText(message)
+            self.error.setText(" ".join(rest))
             self.error.show()
 
     def checked(self, key: str, check: Callable[[], Any]) -> Any:
         try:
             return check()
         except CimError as exc:
-            self.show_problem(exc.message, key)
+            self.show_problem(exc, key)
             return None
 
     # -- saving ---------------------------------------------------------------------------
@@ -210,4 +231,4 @@ class FormDialog(QDialog):
         Only user errors arrive here: the operation helper sends bugs to the crash dialog."""
         self._set_busy(False)
         assert isinstance(exc, CimError)
-        self.show_problem(exc.message, fallback)
+        self.show_problem(exc, fallback)

@@ -45,16 +45,11 @@ if TYPE_CHECKING:
     from cim_desktop.services.access.approval import Approval
     from cim_desktop.services.session import Session
 
+# The domain's field names (findings) that these forms call by another key.
 FIELDS: dict[str, str] = {
-    "Display name": "display_name",
-    "Collar number": "collar",
-    "Rank": "rank",
-    "Gender": "gender",
-    "Course": "course",
-    "Date": "date",
-    "Hours": "hours",
-    "Expiry": "expiry",
-    "Username": "username",
+    "collar_number": "collar",
+    "completed_on": "date",
+    "expires_on": "expiry",
 }
 
 
@@ -102,7 +97,7 @@ def add_accreditation_fields(
 class OfficerDialog(FormDialog):
     """Create an officer (``officer`` is None) or edit one's particulars and roles."""
 
-    prefixes = FIELDS
+    finding_fields = FIELDS
 
     def __init__(
         self,
@@ -327,7 +322,7 @@ class OfficerDialog(FormDialog):
 
 
 class AccreditationDialog(FormDialog):
-    prefixes = FIELDS
+    finding_fields = FIELDS
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ as another source is chosen or the screen closes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -57,6 +57,9 @@ RELOAD_TOPICS = frozenset({"sources", "break-glass", "policy", "officers"})
 
 # -- dialogs -------------------------------------------------------------------------------
 class RegisterDialog(FormDialog):
+    # URN messages are too long for a one-line field error; they go in the form error.
+    finding_fields: ClassVar[dict[str, str]] = {"urn": ""}
+
     def __init__(self, session: Session, worker: DbWorker, parent: QWidget | None) -> None:
         super().__init__(
             "Register a source",
@@ -80,12 +83,6 @@ class RegisterDialog(FormDialog):
             self.field_error("pseudonym", "Give the source a pseudonym.")
             return
         self.run(lambda: sources.register_source(session, pseudonym, urn))
-
-    def failed(self, exc: BaseException, fallback: str = "") -> None:
-        # URN messages are too long for a one-line field error; they go in the form error.
-        if isinstance(exc, CimError):
-            fallback = "" if "URN" in exc.message else "pseudonym"
-        super().failed(exc, fallback)
 
 
 class AssignDialog(FormDialog):

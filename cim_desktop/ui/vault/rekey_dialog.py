@@ -90,9 +90,9 @@ class RekeyRun(QObject):
         self.finished.emit(result)
 
     def _stopped(self, exc: CimError) -> bool:
-        self._refused(exc.message)
+        self._refused(exc)
         return True
 
-    def _refused(self, message: str) -> None:
-        dialogs.warning(self._parent, "Re-keying stopped", message)
+    def _refused(self, exc: CimError) -> None:
+        dialogs.warning(self._parent, "Re-keying stopped", exc.message)
         self.finished.emit(None)
