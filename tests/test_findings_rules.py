@@ -18,6 +18,7 @@ from cim_desktop.domain.officers.model import Officer, OfficerStatus
 from cim_desktop.domain.officers.passwords import check_new_password
 from cim_desktop.domain.officers.roles import Role
 from cim_desktop.domain.officers.rules import Particulars, check_particulars
+from cim_desktop.domain.policy.settings import RANKS, Policy, SettingInvalid, check_findings
 from cim_desktop.domain.sources.model import TeamMember, check_pseudonym, check_urn
 from cim_desktop.domain.sources.team_rules import team_assignment
 from cim_desktop.errors import InvalidInput
@@ -147,3 +148,28 @@ def test_field_validators_name_their_field() -> None:
     with pytest.raises(RuleViolation) as info:
         check_urn("x")
     assert info.value.field == "urn"
+
+
+def test_policy_checks_give_one_coded_finding_per_setting_under_its_key() -> None:
+    base = Policy.defaults()
+    without = tuple(r for r in RANKS if r != base["ao_rank_standard"])
+    clean, found = check_findings(
+        base,
+        {
+            "colour": "blue",
+            "idle_lock_minutes": 0,
+            "ranks": without,
+            "payment_controller_limit": 5_000,
+        },
+    )
+    by_field = {f.field: f.code for f in found}
+    assert by_field == {
+        "colour": "policy.unknown-setting",
+        "idle_lock_minutes": "policy.invalid-value",
+        "ao_rank_standard": "policy.rank-withdrawn",
+        "payment_controller_limit": "policy.limits-out-of-order",
+    }
+    assert clean["ranks"] == without
+    refused = SettingInvalid(found)
+    assert refused.findings == tuple(found) and refused.key == "colour"
+    assert refused.errors["idle_lock_minutes"].startswith("Lock after idle")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cim_desktop.domain.findings import Finding, RuleViolation, blocking
 from cim_desktop.domain.policy.catalogue import BY_KEY as BY_KEY
 from cim_desktop.domain.policy.catalogue import SETTINGS as SETTINGS
 from cim_desktop.domain.policy.setting import RANKS as RANKS
@@ -77,19 +78,34 @@ def rank_at_least(rank: str, minimum: str, ranks: tuple[str, ...] = RANKS) -> bo
     return ranks.index(rank) >= ranks.index(minimum)
 
 
-class SettingInvalid(InvalidInput):
-    """One or more policy values refused; ``errors`` maps each setting's key to its message."""
+class SettingInvalid(RuleViolation):
+    """One or more policy values refused: one finding per refused setting, whose ``field`` is
+    the setting's key, so a form marks each row without reading the message."""
 
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__(" ".join(errors.values()))
-        self.errors = dict(errors)
-        self.key = next(iter(self.errors))
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__(findings)
+        self.key = self.field
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Each refused setting's key and its message."""
+        return {f.field: f.message for f in self.findings}
 
 
 def check_changes(
     base: Policy, changes: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Validate ``changes`` against ``base``: (values in their proper types, errors by key).
+    """``check_findings`` with each refused setting's message by key (what a form shows)."""
+    clean, found = check_findings(base, changes)
+    return clean, {f.field: f.message for f in found}
+
+
+def check_findings(
+    base: Policy, changes: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[Finding]]:
+    """Validate ``changes`` against ``base``: (values in their proper types, findings).
+
+    At most one finding per setting, its ``field`` the setting's key.
 
     Checks each value on its own, then the rules between settings on the values that would
     be in force: rank settings name a rank on the (possibly changed) list, and each payment
@@ -97,12 +113,14 @@ def check_changes(
     """
     values = dict(base.values)
     clean: dict[str, Any] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, Finding] = {}
     ordered = sorted(changes, key=lambda k: k != "ranks")  # ranks first: others depend on it
     for key in ordered:
         setting = BY_KEY.get(key)
         if setting is None:
-            errors[key] = f"There is no policy setting called '{key}'."
+            errors[key] = blocking(
+                "policy.unknown-setting", f"There is no policy setting called '{key}'.", key
+            )
             continue
         value = changes[key]
         if (
@@ -116,26 +134,32 @@ def check_changes(
         try:
             clean[key] = values[key] = setting.validate(value, tuple(values["ranks"]))
         except InvalidInput as exc:
-            errors[key] = exc.message
+            errors[key] = blocking("policy.invalid-value", exc.message, key)
     ranks = tuple(values["ranks"])
     for setting in SETTINGS:
         if setting.is_rank and setting.key not in errors and values[setting.key] not in ranks:
-            errors[setting.key] = (
-                f"{setting.label}: '{values[setting.key]}' is no longer a rank; choose another."
+            errors[setting.key] = blocking(
+                "policy.rank-withdrawn",
+                f"{setting.label}: '{values[setting.key]}' is no longer a rank; choose another.",
+                setting.key,
             )
     for lower, upper in _ORDERED_LIMITS:
         if lower in errors or upper in errors or values[lower] <= values[upper]:
             continue
         low, high = BY_KEY[lower], BY_KEY[upper]
         if upper in changes and lower not in changes:
-            errors[upper] = (
-                f'{high.label}: must be at least {values[lower]:,}, the value of "{low.label}".'
+            errors[upper] = blocking(
+                "policy.limits-out-of-order",
+                f'{high.label}: must be at least {values[lower]:,}, the value of "{low.label}".',
+                upper,
             )
         else:
-            errors[lower] = (
-                f'{low.label}: must not exceed {values[upper]:,}, the value of "{high.label}".'
+            errors[lower] = blocking(
+                "policy.limits-out-of-order",
+                f'{low.label}: must not exceed {values[upper]:,}, the value of "{high.label}".',
+                lower,
             )
-    return clean, errors
+    return clean, list(errors.values())
 
 
 _ORDERED_LIMITS = (

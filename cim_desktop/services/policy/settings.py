@@ -18,6 +18,7 @@ from typing import Any
 
 from cim_desktop.domain.audit.rows import Action, AuditEvent, Outcome
 from cim_desktop.domain.clock import iso_utc, parse_iso_utc, utc_now
+from cim_desktop.domain.findings import blocking
 from cim_desktop.domain.officers.lockout import LockoutPolicy
 from cim_desktop.domain.officers.model import OfficerStatus
 from cim_desktop.domain.officers.roles import Role
@@ -27,7 +28,7 @@ from cim_desktop.domain.policy.settings import (
     Policy,
     Setting,
     SettingInvalid,
-    check_changes,
+    check_findings,
 )
 from cim_desktop.errors import PermissionDenied
 from cim_desktop.security.slotfile import exclusive
@@ -121,13 +122,13 @@ def prepare(session: Session, changes: Mapping[str, Any]) -> dict[str, tuple[Any
     Raises ``SettingInvalid`` naming every refused setting. Changes nothing.
     """
     base = current(session)
-    clean, errors = check_changes(base, changes)
-    if "ranks" in clean and "ranks" not in errors:
+    clean, found = check_findings(base, changes)
+    if "ranks" in clean and all(f.field != "ranks" for f in found):
         problem = _ranks_in_use(session, base.ranks, clean["ranks"])
         if problem:
-            errors["ranks"] = problem
-    if errors:
-        raise SettingInvalid(errors)
+            found.append(blocking("policy.rank-in-use", problem, "ranks"))
+    if found:
+        raise SettingInvalid(found)
     return {key: (base[key], value) for key, value in clean.items() if value != base[key]}
 
 
