@@ -127,15 +127,16 @@ class PagedTableModel[R](QAbstractTableModel):
     def _arrived(self, generation: int, page: list[R]) -> None:
         if generation != self._generation:
             return  # asked for under a query that has since been replaced
-        self._loading = False
-        if not page:
+        if page:
+            first = len(self._rows)
+            # Still "loading" until the rows are in: a view or tester asking for more from
+            # inside the insertion signals would otherwise ask for this same page again.
+            self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+            self._take(page)
+            self.endInsertRows()
+        else:
             self._exhausted = True
-            self.page_arrived.emit(0)
-            return
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
-        self._take(page)
-        self.endInsertRows()
+        self._loading = False
         self.page_arrived.emit(len(page))
 
     def _refused(self, generation: int, exc: CimError) -> bool:
