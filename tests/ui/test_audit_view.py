@@ -312,3 +312,36 @@ def test_an_empty_list_says_what_it_will_hold(qtbot: QtBot, screen: AuditScreen)
     screen.model.clear()
     screen._update_empty()
     assert not screen.empty.isHidden() and screen.empty.text() == EMPTY_TRAIL
+
+
+def test_columns_fit_beside_the_detail_pane_at_1366(qtbot: QtBot, screen: AuditScreen) -> None:
+    screen.resize(1366 - 190, 640)  # the window less the navigation list
+    qtbot.waitUntil(lambda: screen.table.viewport().width() < 1000)
+    header = screen.table.horizontalHeader()
+    fixed = sum(header.sectionSize(c) for c in Column if c is not Column.DETAIL)
+    assert fixed + 80 <= screen.table.viewport().width(), "room for the detail column"
+    assert not screen.table.horizontalScrollBar().isVisible()
+
+
+def test_labels_for_sessions_and_team_roles() -> None:
+    from cim_desktop.domain.audit.rows import AuditRow
+    from cim_desktop.services.audit import lines
+
+    row = AuditRow(
+        1,
+        "",
+        "u",
+        "u",
+        "none",
+        "",
+        "login",
+        "session",
+        "0123456789abcdef",
+        "{}",
+        "",
+        "ok",
+        b"",
+        b"",
+    )
+    assert lines.record_label(row, {}) == "Session 01234567…"
+    assert lines.describe('{"team_role":"record_keeper"}') == "Team role: record keeper"

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cim_desktop.domain.access.rules import TeamRole
 from cim_desktop.domain.audit.rows import AuditRow
 from cim_desktop.domain.officers.roles import Role
 from cim_desktop.security import safe_json
@@ -50,6 +51,7 @@ _RECORD_KINDS = {
     "approval": "Approval",
 }
 _ROLE_VALUES = {r.value for r in Role}
+_TEAM_ROLES = {r.value for r in TeamRole}
 _OFFICER_ENTITIES = frozenset({"officer", "accreditation", "association"})
 
 
@@ -82,8 +84,9 @@ def record_label(row: AuditRow, names: Mapping[str, tuple[str, str]]) -> str:
         return f"{kind}: {entity.replace('_', ' ')}" if entity and entity != "*" else kind
     elif entity == "*":
         entity = "(list)"
-    elif len(entity) > 24 and " " not in entity:
-        entity = entity[:8] + "…"  # an internal id: its start tells rows apart
+    elif row.entity_type == "session" or (len(entity) > 24 and " " not in entity):
+        entity = entity[:8] + ("…" if len(entity) > 8 else "")  # an internal id: its start
+        # tells rows apart; the tooltip and the export hold it whole
     return f"{kind} {entity}".strip()
 
 
@@ -104,6 +107,8 @@ def _value_text(key: str, value: Any, names: Mapping[str, tuple[str, str]]) -> s
         return ", ".join(f"{k}: {v}" for k, v in value.items())
     if key in _OFFICER_KEYS and isinstance(value, str):
         return officer_label(names, value, value[:8])
+    if key == "team_role" and value in _TEAM_ROLES:
+        return TeamRole(value).label.lower()
     return str(value)
 
 

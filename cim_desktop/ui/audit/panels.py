@@ -71,7 +71,7 @@ class RowDetail(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setMinimumWidth(280)
+        self.setMinimumWidth(260)
         inner = QFrame()
         inner.setObjectName("card")
         column = QVBoxLayout(inner)
@@ -81,7 +81,7 @@ class RowDetail(QScrollArea):
         self.heading.setWordWrap(True)
         column.addWidget(self.heading)
         self.form = QFormLayout()
-        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         self.values: dict[str, QLabel] = {}
         for key, label in FIELDS:
@@ -108,7 +108,7 @@ class RowDetail(QScrollArea):
         row = line.row
         texts = {
             "seq": str(row.seq),
-            "time": f"{when(row.ts)}  ({row.ts} UTC)",
+            "time": f"{when(row.ts)}\nUTC {row.ts.replace('T', ' ').rstrip('Z')}",
             "officer": line.officer,
             "role": role_label(row.role),
             "action": action_label(row.action),

@@ -48,14 +48,17 @@ if TYPE_CHECKING:
     from cim_desktop.ui.kit.worker import DbWorker
 
 NO_DATE = QDate(2000, 1, 1)
-_WIDTHS = {
-    Column.SEQ: 60,
-    Column.TIME: 150,
-    Column.OFFICER: 170,
-    Column.ROLE: 150,
-    Column.ACTION: 110,
-    Column.RECORD: 170,
-    Column.OUTCOME: 70,
+# Each column as wide as its usual text in the font in use (so a larger system font widens
+# them too), narrow enough that all but the detail fit beside the detail pane at 1366 wide;
+# the detail column takes what is left and the pane shows everything whole.
+_SAMPLES = {
+    Column.SEQ: "00000",
+    Column.TIME: "28 Nov 2026 08:21:37",
+    Column.OFFICER: "Jo Bloggs (jbloggs)",
+    Column.ROLE: "Controller",
+    Column.ACTION: "Break glass",
+    Column.RECORD: "Source DSU-2026-0000",
+    Column.OUTCOME: "Denied",
 }
 SYSTEM_USER = "system"
 EMPTY_TRAIL = (
@@ -182,7 +185,13 @@ class AuditScreen(Screen):
         self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in _WIDTHS.items():
+        body, head = self.table.fontMetrics(), header.fontMetrics()
+        for column, sample in _SAMPLES.items():
+            width = max(
+                body.horizontalAdvance(sample) + 14,
+                # Headers are bold in the style sheet: allow for it.
+                int(head.horizontalAdvance(self.model.headers[column]) * 1.15) + 18,
+            )
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.empty = note(EMPTY_TRAIL)
