@@ -16,7 +16,8 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from cim_desktop.domain import clock
-from cim_desktop.domain.audit.rows import Action, AuditEvent
+from cim_desktop.domain.audit.rows import Action, AuditEvent, AuditRow
+from cim_desktop.services.audit import lines
 from cim_desktop.services.audit import trail as audit
 from cim_desktop.services.session import Session
 from cim_desktop.services.vault.lifecycle import NewVault
@@ -299,6 +300,19 @@ def test_a_page_for_an_old_filter_is_dropped(
     assert {r.row.action for r in screen.model.rows} == {"login"}
 
 
+def test_a_page_asked_for_before_a_reload_lands_is_dropped(
+    qtbot: QtBot, screen: AuditScreen, worker: DbWorker
+) -> None:
+    release = threading.Event()
+    worker.run(lambda: release.wait(10))
+    screen.refresh()  # a reload (as on a change set), queued first
+    screen.model.fetchMore()  # then the view scrolls: a page after the old last row
+    release.set()
+    _wait_loaded(qtbot, screen)
+    seqs = [r.row.seq for r in screen.model.rows]
+    assert len(seqs) == PAGE and seqs == sorted(set(seqs), reverse=True)
+
+
 def test_closing_drops_every_row_and_the_chain_header_stays(screen: AuditScreen) -> None:
     assert screen.chain.title.text() == "Audit chain intact"
     assert screen.model.rowCount() > 0
@@ -324,9 +338,6 @@ def test_columns_fit_beside_the_detail_pane_at_1366(qtbot: QtBot, screen: AuditS
 
 
 def test_labels_for_sessions_and_team_roles() -> None:
-    from cim_desktop.domain.audit.rows import AuditRow
-    from cim_desktop.services.audit import lines
-
     row = AuditRow(
         1,
         "",
