@@ -32,6 +32,8 @@ FILTERS = [
     SourceFilter(status=SourceStatus.AUTHORISED),
     SourceFilter(status=SourceStatus.PROSPECT, text="kestrel"),
     SourceFilter(text="50%_"),  # LIKE's wildcards match literally
+    SourceFilter(text="émile"),
+    SourceFilter(text="ÉMILE 3"),
 ]
 
 
@@ -49,6 +51,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     keeper = built["keeper"]
     for number in range(COUNT):
         name = "Kestrel" if number % 10 == 0 else f"Bird {number}"
+        if number in (3, 33):
+            name = f"Émile {number}"  # SQLite's LIKE folds the case of ASCII letters only
         urn = sources.register_source(keeper, name).urn
         if number % 3 == 0:
             sources.assign_team_role(keeper, urn, "handler1", TeamRole.HANDLER)

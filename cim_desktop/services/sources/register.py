@@ -205,7 +205,8 @@ def view_identity(session: Session, urn: str, reason: str) -> dict[str, str]:
 
 
 def list_sources(session: Session) -> list[SourceSummary]:
-    """The whole register at once (the command line; screens page with ``list_page``).
+    """The whole register at once (the reference the paged list is tested against; screens
+    page with ``list_page``).
 
     The sources the officer may see: their caseload with pseudonyms, and URN and status
     of others only where the rules allow (auditors; policy ``metadata_outside_team``)."""
@@ -276,7 +277,9 @@ def _visible(
                 after=cursor,
                 limit=chunk,
                 statuses=None if flt.status is None else frozenset({flt.status.value}),
-                text=needle,
+                # SQLite's LIKE folds the case of ASCII letters only: other text is left to
+                # the check below, so that it matches as the officer typed it.
+                text=needle if needle.isascii() else "",
                 text_statuses=label_hits,
                 linked_to=None if outsider.allowed else (officer.id, now),
             )
@@ -318,7 +321,8 @@ def list_page(
 
 
 def count_visible(session: Session, flt: SourceFilter) -> int:
-    """How many sources ``list_page`` would show in all, walking the same pages."""
+    """How many sources ``list_page`` would show in all, walking the same pages (on the
+    worker; for an officer who sees only their caseload the SQL reads only that)."""
     total, after = 0, None
     while True:
         rows = _visible(session, flt, after, 1000)
