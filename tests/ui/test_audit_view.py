@@ -4,6 +4,7 @@ detail pane, export, counts, and new rows arriving from the change bus."""
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -355,4 +356,12 @@ def test_labels_for_sessions_and_team_roles() -> None:
         b"",
     )
     assert lines.record_label(row, {}) == "Session 01234567…"
+    names = {"o-1": ("Jo Bloggs", "jbloggs")}
+    officer = replace(row, entity_type="officer", entity_id="o-1")
+    assert lines.record_label(officer, names) == "Officer Jo Bloggs (jbloggs)"
+    policy = replace(row, entity_type="policy", entity_id="idle_lock_minutes")
+    assert lines.record_label(policy, names) == "Local policy: idle lock minutes"
+    assert lines.describe('{"officer":"o-1","ended":true}', names=names) == (
+        "Officer: Jo Bloggs (jbloggs); Ended: yes"
+    )
     assert lines.describe('{"team_role":"record_keeper"}') == "Team role: record keeper"
