@@ -4,9 +4,9 @@ detail pane, export, counts, and new rows arriving from the change bus."""
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
