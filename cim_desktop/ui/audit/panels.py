@@ -1,21 +1,26 @@
-"""The audit screen's two panels: the chain status header and the selected row's detail."""
+"""The audit screen's parts: the chain status header, the selected row's detail, and the
+sizing of its columns and date filters."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from datetime import datetime
+
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
+    QDateEdit,
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from cim_desktop.services.audit.lines import AuditLine, role_label
-from cim_desktop.ui.audit.model import action_label, outcome_label, when
+from cim_desktop.ui.audit.model import Column, action_label, outcome_label, when
 from cim_desktop.ui.kit.widgets import mono_font, note
 
 # (attribute, label) in the order the pane shows them.
@@ -33,6 +38,47 @@ FIELDS = (
     ("hash", "Row hash"),
     ("prev_hash", "Previous hash"),
 )
+
+
+NO_DATE = QDate(2000, 1, 1)  # a date edit at this date means "any"
+# Each column as wide as its usual text in the font in use (so a larger system font widens
+# them too), narrow enough that all but the detail fit beside the detail pane at 1366 wide;
+# the detail column takes what is left and the pane shows everything whole.
+_SAMPLES = {
+    Column.SEQ: "00000",
+    Column.TIME: "28 Nov 2026 08:21:37",
+    Column.OFFICER: "Jo Bloggs (jbloggs)",
+    Column.ROLE: "Controller",
+    Column.ACTION: "Break glass",
+    Column.RECORD: "Source DSU-2026-0000",
+    Column.OUTCOME: "Denied",
+}
+
+
+def size_columns(table: QTableView, headers: tuple[str, ...]) -> None:
+    body, head = table.fontMetrics(), table.horizontalHeader().fontMetrics()
+    for column, sample in _SAMPLES.items():
+        width = max(
+            body.horizontalAdvance(sample) + 14,
+            # Headers are bold in the style sheet: allow for it.
+            int(head.horizontalAdvance(headers[column]) * 1.15) + 18,
+        )
+        table.setColumnWidth(column, width)
+
+
+def date_edit() -> QDateEdit:
+    edit = QDateEdit()
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("dd MMM yyyy")
+    edit.setMinimumDate(NO_DATE)
+    edit.setSpecialValueText("Any")
+    edit.setDate(NO_DATE)
+    edit.setMinimumWidth(110)
+    return edit
+
+
+def local_midnight(day: QDate) -> datetime:
+    return datetime(day.year(), day.month(), day.day()).astimezone()
 
 
 def short_hash(value: object) -> str:

@@ -10,14 +10,13 @@ reading the same filter again up to the new head, which is not audited again.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate, QItemSelection, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateEdit,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -33,8 +32,15 @@ from cim_desktop.domain.clock import parse_iso_utc
 from cim_desktop.errors import PermissionDenied
 from cim_desktop.services.audit import trail as audit
 from cim_desktop.services.officers import accounts
-from cim_desktop.ui.audit.model import PAGE_SIZE, AuditTableModel, Column, action_label
-from cim_desktop.ui.audit.panels import ChainStatus, RowDetail
+from cim_desktop.ui.audit.model import PAGE_SIZE, AuditTableModel, action_label
+from cim_desktop.ui.audit.panels import (
+    NO_DATE,
+    ChainStatus,
+    RowDetail,
+    date_edit,
+    local_midnight,
+    size_columns,
+)
 from cim_desktop.ui.kit import dialogs
 from cim_desktop.ui.kit.screen import Screen
 from cim_desktop.ui.kit.style import ERROR, OK
@@ -47,19 +53,6 @@ if TYPE_CHECKING:
     from cim_desktop.store.audit.chain import AuditFilter
     from cim_desktop.ui.kit.worker import DbWorker
 
-NO_DATE = QDate(2000, 1, 1)
-# Each column as wide as its usual text in the font in use (so a larger system font widens
-# them too), narrow enough that all but the detail fit beside the detail pane at 1366 wide;
-# the detail column takes what is left and the pane shows everything whole.
-_SAMPLES = {
-    Column.SEQ: "00000",
-    Column.TIME: "28 Nov 2026 08:21:37",
-    Column.OFFICER: "Jo Bloggs (jbloggs)",
-    Column.ROLE: "Controller",
-    Column.ACTION: "Break glass",
-    Column.RECORD: "Source DSU-2026-0000",
-    Column.OUTCOME: "Denied",
-}
 SYSTEM_USER = "system"
 EMPTY_TRAIL = (
     "The audit trail will hold every action on this vault: logins, each view and change "
@@ -74,21 +67,6 @@ class Loaded:
     first: list[AuditLine]
     count: int
     officers: list[tuple[str, str]] | None  # (id, label), read on the first load only
-
-
-def _date_edit() -> QDateEdit:
-    edit = QDateEdit()
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("dd MMM yyyy")
-    edit.setMinimumDate(NO_DATE)
-    edit.setSpecialValueText("Any")
-    edit.setDate(NO_DATE)
-    edit.setMinimumWidth(110)
-    return edit
-
-
-def _local_midnight(day: QDate) -> datetime:
-    return datetime(day.year(), day.month(), day.day()).astimezone()
 
 
 def _officers(session: Session) -> list[tuple[str, str]]:
@@ -147,8 +125,8 @@ class AuditScreen(Screen):
         self.action_filter.addItem("All actions", None)
         for name in audit.action_names():
             self.action_filter.addItem(action_label(name), name)
-        self.date_from = _date_edit()
-        self.date_to = _date_edit()
+        self.date_from = date_edit()
+        self.date_to = date_edit()
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.clear_filters)
         self.export_button = QPushButton("Export…")
@@ -185,14 +163,7 @@ class AuditScreen(Screen):
         self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        body, head = self.table.fontMetrics(), header.fontMetrics()
-        for column, sample in _SAMPLES.items():
-            width = max(
-                body.horizontalAdvance(sample) + 14,
-                # Headers are bold in the style sheet: allow for it.
-                int(head.horizontalAdvance(self.model.headers[column]) * 1.15) + 18,
-            )
-            self.table.setColumnWidth(column, width)
+        size_columns(self.table, self.model.headers)
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.empty = note(EMPTY_TRAIL)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -311,8 +282,8 @@ class AuditScreen(Screen):
         return audit.make_filter(
             user_id=self.officer_filter.currentData(),
             action=self.action_filter.currentData(),
-            date_from=_local_midnight(start) if start != NO_DATE else None,
-            date_to=_local_midnight(end) + timedelta(days=1) if end != NO_DATE else None,
+            date_from=local_midnight(start) if start != NO_DATE else None,
+            date_to=local_midnight(end) + timedelta(days=1) if end != NO_DATE else None,
             text=self.search.text(),
         )
 
