@@ -17,9 +17,8 @@ WORKER_RUN = re.compile(r"worker\.run\((?!\))")
 CRASH_REPORT = re.compile(r"\bcrash\.report\(")
 # Not vault work and nothing to report: importing modules on the worker after start-up.
 EXEMPT = {("shell/flow.py", "self.worker.run(_warm_imports)")}
-# Converted on branch ready-lists (the audit trail and sources screens). At the merge these
-# must come out of this set; the last test fails until they do.
-PENDING = {"audit/screen.py", "sources/screen.py"}
+# Files allowed to keep their own worker calls while being converted: none any more.
+PENDING: set[str] = set()
 
 
 def _found(pattern: re.Pattern[str]) -> dict[str, list[str]]:
@@ -46,10 +45,3 @@ def test_no_worker_calls_outside_the_kit() -> None:
 def test_no_crash_reports_outside_the_kit() -> None:
     left = {k: v for k, v in _found(CRASH_REPORT).items() if k not in PENDING}
     assert not left, f"crash.report outside ui/kit (Operation does it):\n{_report(left)}"
-
-
-def test_the_pending_screens_are_still_pending() -> None:
-    # Once a pending screen is converted, take it out of PENDING so that it stays converted.
-    still = set(_found(WORKER_RUN)) | set(_found(CRASH_REPORT))
-    done = PENDING - still
-    assert not done, f"converted, remove from PENDING in {Path(__file__).name}: {sorted(done)}"

@@ -27,7 +27,7 @@ AUDITOR_PASSWORD = "a long auditor passphrase"
 
 def _actions(window: MainWindow) -> list[str]:
     model = window.audit.model
-    return [model.row_at(r).action for r in range(model.rowCount())]
+    return [model.row_at(r).row.action for r in range(model.rowCount())]
 
 
 def _relogin(qtbot: QtBot, window: MainWindow, username: str, password: str) -> None:

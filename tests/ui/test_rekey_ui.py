@@ -56,9 +56,4 @@ def test_re_keying_from_the_menu_runs_off_the_gui_thread_with_progress(
     assert session.vault_key != old_key
     assert not opens_directly(vault_dir / "vault.db", old_key)
     assert opens_directly(vault_dir / "vault.db", session.vault_key)
-    qtbot.waitUntil(
-        lambda: (
-            "rekey"
-            in [window.audit.model.row_at(r).action for r in range(window.audit.model.rowCount())]
-        )
-    )
+    qtbot.waitUntil(lambda: "rekey" in [line.row.action for line in window.audit.model.rows])

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import Qt
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from cim_desktop.domain import clock
@@ -15,14 +16,11 @@ from cim_desktop.domain.access.rules import TeamRole
 from cim_desktop.services.policy import settings as policy
 from cim_desktop.services.sources import register as sources
 from cim_desktop.ui.access.break_glass import BreakGlassDialog
+from cim_desktop.ui.audit.screen import AuditScreen
 from cim_desktop.ui.kit.worker import DbWorker
-from cim_desktop.ui.sources.model import NOT_OPEN
-from cim_desktop.ui.sources.screen import (
-    AssignDialog,
-    IdentityReasonDialog,
-    RegisterDialog,
-    SourcesScreen,
-)
+from cim_desktop.ui.sources.dialogs import AssignDialog, IdentityReasonDialog, RegisterDialog
+from cim_desktop.ui.sources.model import NOT_OPEN, empty_text
+from cim_desktop.ui.sources.screen import SourcesScreen
 from tests.access_world import World, build, password
 from tests.conftest import ADMIN
 from tests.ui.conftest import wait_idle
@@ -63,10 +61,20 @@ def _urns(screen: SourcesScreen) -> list[str]:
     return [r.urn for r in screen.model.rows]
 
 
+def _trail(screen: AuditScreen) -> list[tuple[str, str]]:
+    return [(r.row.action, r.row.entity_id) for r in screen.model.rows]
+
+
+def _filter(qtbot: QtBot, worker: DbWorker, screen: SourcesScreen, text: str) -> None:
+    screen.filter.setText(text)
+    screen.apply_filter()  # without waiting for typing to settle
+    wait_idle(qtbot, worker)
+
+
 def _select(qtbot: QtBot, worker: DbWorker, screen: SourcesScreen, urn: str) -> None:
     screen.select(urn)
     wait_idle(qtbot, worker)
-    assert screen.title.text() == urn
+    assert screen.source_title.text() == urn
 
 
 def test_the_list_shows_only_permitted_sources(
@@ -77,12 +85,12 @@ def test_the_list_shows_only_permitted_sources(
     screen = _screen(qtbot, worker, world, "handler1")
     assert mine in _urns(screen) and other not in _urns(screen)
     row = next(r for r in screen.model.rows if r.urn == mine)
-    assert screen.model.display(row, 1) == "Kestrel"
+    assert screen.model.display(row)[1] == "Kestrel"
     assert screen.register_button.isHidden(), "handlers do not register sources"
 
-    screen.filter.setText("nothing like it")
+    _filter(qtbot, worker, screen, "nothing like it")
     assert _urns(screen) == []
-    screen.filter.setText("kestrel")
+    _filter(qtbot, worker, screen, "kestrel")
     assert _urns(screen) == [mine]
 
     # With the policy on, an outsider sees URN and status only, and may break glass.
@@ -91,7 +99,7 @@ def test_the_list_shows_only_permitted_sources(
         outsider = _screen(qtbot, worker, world, "handler2")
         assert mine in _urns(outsider)
         row = next(r for r in outsider.model.rows if r.urn == mine)
-        assert row.pseudonym is None and outsider.model.display(row, 1) == NOT_OPEN
+        assert row.pseudonym is None and outsider.model.display(row)[1] == NOT_OPEN
         _select(qtbot, worker, outsider, mine)
         assert "Kestrel" not in outsider.facts.text()
         assert not outsider.glass_button.isHidden()
@@ -123,7 +131,7 @@ def test_registering_shows_an_inline_error_then_succeeds(
     assert changed.args == ["sources"]
     wait_idle(qtbot, worker)
     assert "DSU-TEST-0042" in _urns(screen)
-    assert screen.title.text() == "DSU-TEST-0042" and "Merlin" in screen.facts.text()
+    assert screen.source_title.text() == "DSU-TEST-0042" and "Merlin" in screen.facts.text()
     assert "Record keeper: keeper" in screen.team_label.text()
 
 
@@ -165,6 +173,11 @@ def test_break_glass_from_the_screen_opens_content_until_the_grant_runs_out(
     urn = _source(world, "Redwing")
     start = clock.utc_now()
     clock.set_clock(lambda: start)
+    trail = AuditScreen(worker)  # open beside it: it hears of the rows without a refresh
+    qtbot.addWidget(trail)
+    trail.show()
+    trail.open(world[ADMIN])
+    qtbot.waitUntil(lambda: trail.loads >= 1)
     screen = _screen(qtbot, worker, world, "handler2")
     assert urn not in _urns(screen)
     qtbot.keyClicks(screen.urn_box, urn.lower())
@@ -172,6 +185,7 @@ def test_break_glass_from_the_screen_opens_content_until_the_grant_runs_out(
     wait_idle(qtbot, worker)
     assert "outside your caseload" in screen.detail_error.text(), "denial shown inline"
     assert not screen.glass_button.isHidden()
+    qtbot.waitUntil(lambda: _trail(trail)[:1] == [("denied", urn)])
 
     qtbot.mouseClick(screen.glass_button, Qt.MouseButton.LeftButton)
     dialog = screen.dialog
@@ -185,6 +199,8 @@ def test_break_glass_from_the_screen_opens_content_until_the_grant_runs_out(
     assert urn in _urns(screen)
     assert "Redwing" in screen.facts.text() and "break-glass" in screen.facts.text()
     assert screen.glass_button.isHidden() and screen.detail_error.isHidden()
+    qtbot.waitUntil(lambda: ("break-glass", urn) in _trail(trail)[:6])
+    trail.close_view()
 
     clock.set_clock(lambda: start + timedelta(minutes=61))
     qtbot.waitUntil(lambda: urn not in _urns(screen), timeout=5_000)
@@ -210,7 +226,7 @@ def test_closing_drops_everything(qtbot: QtBot, worker: DbWorker, world: World) 
     assert screen.model.rows == [] and screen.dialog is None
     assert screen.identity.text() == "" and screen.identity.isHidden()
     assert screen.facts.text() == "" and screen.team_label.text() == ""
-    assert screen.detail.isHidden() and screen.title.text() == ""
+    assert screen.detail.isHidden() and screen.source_title.text() == ""
 
 
 def test_assigning_to_the_team_is_offered_by_the_rules(
@@ -262,3 +278,42 @@ def test_the_register_form_places_problems_by_their_finding_field(
     assert dialog.shown_errors()["pseudonym"].startswith("The pseudonym must be 1 to")
     assert not dialog.error.isVisible()
     wait_idle(qtbot, worker)
+
+
+def test_the_list_pages_on_the_worker_with_the_filter_in_sql(
+    qtbot: QtBot, qtmodeltester: ModelTester, worker: DbWorker, world: World
+) -> None:
+    urns = [sources.register_source(world["keeper"], f"Pipit {n}").urn for n in range(8)]
+    screen = SourcesScreen(worker, page_size=3)
+    qtbot.addWidget(screen)
+    screen.resize(1100, 300)
+    screen.show()
+    screen.open(world["keeper"])
+    wait_idle(qtbot, worker)
+    assert screen.search_field() is screen.filter
+    model = screen.model
+    qtmodeltester.check(model, force_py=True)  # watching the reset and the pages below
+    _filter(qtbot, worker, screen, "pipit")
+    while model.canFetchMore():
+        model.fetchMore()
+        wait_idle(qtbot, worker)
+    assert model.pages_fetched == 3  # pages of 3, 3 and 2, each read after the last URN
+    assert _urns(screen) == sorted(urns) and screen.count.text() == "8 sources"
+    assert screen.empty.isHidden()
+
+    _filter(qtbot, worker, screen, "pipit 7")
+    assert _urns(screen) == [urns[7]]
+    screen.status_filter.setCurrentIndex(screen.status_filter.findData("authorised"))
+    wait_idle(qtbot, worker)
+    assert _urns(screen) == [] and screen.count.text() == "0 sources"
+    assert not screen.empty.isHidden() and "No source matches" in screen.empty.text()
+
+
+def test_an_empty_list_says_what_it_will_hold_and_how_to_add_one(
+    qtbot: QtBot, worker: DbWorker, world: World
+) -> None:
+    screen = _screen(qtbot, worker, world, ADMIN)  # an administrator holds no caseload
+    assert _urns(screen) == [] and not screen.empty.isHidden()
+    assert "will hold the sources on your caseload" in screen.empty.text()
+    assert "assigns you" in screen.empty.text()
+    assert empty_text(False, True).endswith("use Register source… to add the first.")

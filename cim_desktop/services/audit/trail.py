@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +16,8 @@ from cim_desktop.domain.audit.rows import Action, AuditEvent, AuditRow, ChainRep
 from cim_desktop.domain.clock import iso_utc, utc_now
 from cim_desktop.domain.officers.roles import AUDIT_READERS
 from cim_desktop.errors import InvalidInput, VaultCorrupt
+from cim_desktop.services.audit import lines
+from cim_desktop.services.audit.lines import AuditLine
 from cim_desktop.services.session import Session
 from cim_desktop.services.vault import signing_keys, state_check
 from cim_desktop.store.audit import checkpoints as checkpoint_file
@@ -147,6 +149,13 @@ class AuditView:
         self._session = session
         self.filter = flt
 
+    def advanced(self) -> AuditView:
+        """The same filter over the trail as it now stands (not audited again: the officer
+        opened this view already; new rows are shown as they are written)."""
+        with self._session.db.reading():
+            head, _ = self._session.db.audit.head()
+        return AuditView(self._session, replace(self.filter, upto=head))
+
     def count(self) -> int:
         with self._session.db.reading():
             return self._session.db.audit.count(self.filter)
@@ -155,27 +164,43 @@ class AuditView:
         with self._session.db.reading():
             return self._session.db.audit.page(self.filter, before_seq=before_seq, limit=limit)
 
+    def lines(self, before_seq: int | None = None, limit: int = 200) -> list[AuditLine]:
+        """A page with officers and records named (one more query for the names)."""
+        with self._session.db.reading():
+            chain = self._session.db.audit
+            rows = chain.page(self.filter, before_seq=before_seq, limit=limit)
+            names = chain.officer_names(set().union(*(lines.officer_ids(r) for r in rows)))
+        return lines.label(rows, names)
+
 
 def make_filter(
     user_id: str | None = None,
     action: str | None = None,
     date_from: datetime | None = None,
     date_to: datetime | None = None,
+    text: str = "",
 ) -> AuditFilter:
     return AuditFilter(
         user_id or None,
         action or None,
         iso_utc(date_from) if date_from else None,
         iso_utc(date_to) if date_to else None,
+        " ".join(text.split()) or None,
     )
 
 
 def open_view(session: Session, flt: AuditFilter | None = None) -> AuditView:
     flt = flt or AuditFilter()
     role = session.require(AUDIT_READERS, "read the audit trail", "audit")
-    detail = {k: v for k, v in asdict(flt).items() if v}
-    session.record(AuditEvent(Action.VIEW, "audit", "trail", detail), role)
-    return AuditView(session, flt)
+    # What was asked for, never the words searched for (they may name someone).
+    detail: dict[str, object] = {
+        k: v for k, v in asdict(flt).items() if v and k not in ("text", "upto")
+    }
+    if flt.text:
+        detail["searched"] = True
+    row = session.record(AuditEvent(Action.VIEW, "audit", "trail", detail), role)
+    # The view shows the trail up to and including the row that records opening it.
+    return AuditView(session, replace(flt, upto=row.seq))
 
 
 def action_names() -> list[str]:
@@ -234,6 +259,19 @@ def verify(
         role,
     )
     return result
+
+
+def _export_rows(session: Session, flt: AuditFilter | None) -> Iterator[AuditRow]:
+    if flt is None:
+        yield from session.db.audit.iter_all()
+        return
+    before: int | None = None
+    while True:
+        page = session.db.audit.page(flt, before_seq=before, limit=2000)
+        yield from page
+        if len(page) < 2000:
+            return
+        before = page[-1].seq
 
 
 def public_key(session: Session) -> Ed25519PublicKey:
@@ -316,19 +354,29 @@ EXPORT_FIELDS = (
 )
 
 
-def export(session: Session, fmt: str) -> Iterator[str]:
-    """Yield the whole trail as CSV or JSON Lines text chunks; the export itself is audited."""
+def export(session: Session, fmt: str, flt: AuditFilter | None = None) -> Iterator[str]:
+    """Yield the trail as CSV or JSON Lines text chunks; the export itself is audited.
+
+    With ``flt`` only the rows it matches, newest first as the screen shows them (a view's
+    filter stops at the row that opened it, so the file holds exactly the rows shown and
+    not the export's own audit row).
+    """
     if fmt not in ("csv", "jsonl"):
         raise InvalidInput("The export format is csv or jsonl.")
     role = session.require(AUDIT_READERS, "export the audit trail", "audit")
-    session.record(AuditEvent(Action.EXPORT, "audit", "trail", {"format": fmt}), role)
+    detail: dict[str, object] = {"format": fmt}
+    if flt is not None:
+        detail |= {k: v for k, v in asdict(flt).items() if v and k not in ("text", "upto")}
+        detail["searched"] = bool(flt.text) or None
+        detail = {k: v for k, v in detail.items() if v is not None}
+    session.record(AuditEvent(Action.EXPORT, "audit", "trail", detail), role)
     with session.db.reading():
         if fmt == "csv":
             buffer = io.StringIO()
             writer = csv.writer(buffer)
             writer.writerow(EXPORT_FIELDS)
             yield buffer.getvalue()
-        for row in session.db.audit.iter_all():
+        for row in _export_rows(session, flt):
             values = [getattr(row, f) for f in EXPORT_FIELDS]
             values = [v.hex() if isinstance(v, bytes) else v for v in values]
             if fmt == "csv":

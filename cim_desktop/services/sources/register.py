@@ -186,7 +186,10 @@ def view_identity(session: Session, urn: str, reason: str) -> dict[str, str]:
 
 
 def list_sources(session: Session) -> list[SourceSummary]:
-    """The sources the officer may see: their caseload with pseudonyms, and URN and status
+    """The whole register at once (the reference the paged list is tested against; screens
+    page with ``list_page``).
+
+    The sources the officer may see: their caseload with pseudonyms, and URN and status
     of others only where the rules allow (auditors; policy ``metadata_outside_team``)."""
     with session.db.reading():
         records = _repo(session).all()
@@ -205,6 +208,109 @@ def list_sources(session: Session) -> list[SourceSummary]:
     ]
     session.record(AuditEvent(Action.VIEW, SOURCE, "*", {"listed": len(visible)}))
     return visible
+
+
+@dataclass(frozen=True)
+class SourceFilter:
+    """What the register list is narrowed to: a status, and text in the URN, the
+    pseudonym (only where the officer may see it) or the status's name."""
+
+    status: SourceStatus | None = None
+    text: str = ""
+
+
+def status_label(status: SourceStatus) -> str:
+    return status.value.replace("-", " ").capitalize()
+
+
+def _matches(row: SourceSummary, needle: str) -> bool:
+    return not needle or any(
+        needle in part.casefold()
+        for part in (row.urn, row.pseudonym or "", status_label(row.status))
+    )
+
+
+def _visible(
+    session: Session, flt: SourceFilter, after: str | None, limit: int
+) -> list[SourceSummary]:
+    """Up to ``limit`` visible rows after ``after``, in URN order, filtered in SQL.
+
+    Permission is decided per row in Python (``access.permissions``, the one rule table),
+    so the SQL only narrows: a record with no team role and no grant of the officer gets
+    the same answer as every other such record, and when that answer is "no" the SQL keeps
+    only the officer's linked records. Each SQL page is then checked row by row; the text is
+    re-checked against what the officer may see, so a hidden pseudonym never matches.
+    """
+    officer = session.officer
+    now = iso_utc(utc_now())
+    policy = access.current_policy(session)
+    outsider = rules.decide(officer.roles, frozenset(), False, Act.VIEW, Tier.METADATA, policy)
+    needle = flt.text.strip().casefold()
+    label_hits = frozenset(
+        s.value for s in SourceStatus if needle and needle in status_label(s).casefold()
+    )
+    found: list[SourceSummary] = []
+    cursor = after
+    chunk = max(limit, 50)
+    while len(found) < limit:
+        with session.db.reading():
+            records = _repo(session).page(
+                after=cursor,
+                limit=chunk,
+                statuses=None if flt.status is None else frozenset({flt.status.value}),
+                # SQLite's LIKE folds the case of ASCII letters only: other text is left to
+                # the check below, so that it matches as the officer typed it.
+                text=needle if needle.isascii() else "",
+                text_statuses=label_hits,
+                linked_to=None if outsider.allowed else (officer.id, now),
+            )
+        if not records:
+            break
+        urns = [r.urn for r in records]
+        meta = access.permissions(session, urns, Act.VIEW, Tier.METADATA)
+        content = access.permissions(session, urns, Act.VIEW, Tier.CONTENT)
+        for r in records:
+            if not meta[r.urn].allowed:
+                continue
+            row = SourceSummary(
+                r.urn,
+                r.status,
+                r.pseudonym if content[r.urn].allowed else None,
+                content[r.urn].grant_id is not None,
+            )
+            if _matches(row, needle):
+                found.append(row)
+                if len(found) == limit:
+                    break
+        cursor = records[-1].urn
+        if len(records) < chunk:
+            break
+    return found
+
+
+def list_page(
+    session: Session, flt: SourceFilter, after: str | None = None, limit: int = 200
+) -> list[SourceSummary]:
+    """One keyset page of the sources the officer may see (``list_sources``' rule); each
+    page shown is audited (reads of source records are)."""
+    rows = _visible(session, flt, after, limit)
+    detail: dict[str, object] = {"listed": len(rows)}
+    if after is not None:
+        detail["after"] = after
+    session.record(AuditEvent(Action.VIEW, SOURCE, "*", detail))
+    return rows
+
+
+def count_visible(session: Session, flt: SourceFilter) -> int:
+    """How many sources ``list_page`` would show in all, walking the same pages (on the
+    worker; for an officer who sees only their caseload the SQL reads only that)."""
+    total, after = 0, None
+    while True:
+        rows = _visible(session, flt, after, 1000)
+        total += len(rows)
+        if len(rows) < 1000:
+            return total
+        after = rows[-1].urn
 
 
 # -- changing ------------------------------------------------------------------------------

@@ -41,6 +41,10 @@ class AuditFilter:
     action: str | None = None
     ts_from: str | None = None  # inclusive, canonical ISO
     ts_to: str | None = None  # exclusive
+    # Free text: the record (a URN), the officer (username or display name, as actor or as
+    # the record), the action, the detail document or the reason.
+    text: str | None = None
+    upto: int | None = None  # rows up to this sequence number: the snapshot a screen shows
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -57,7 +61,27 @@ class AuditFilter:
         if self.ts_to:
             clauses.append("ts < ?")
             params.append(self.ts_to)
+        if self.upto is not None:
+            clauses.append("seq <= ?")
+            params.append(self.upto)
+        if self.text:
+            pattern = "%" + escape_like(self.text) + "%"
+            named = (
+                "(SELECT id FROM officers WHERE username LIKE ? ESCAPE '\\' "
+                "OR display_name LIKE ? ESCAPE '\\')"
+            )
+            clauses.append(
+                "(entity_id LIKE ? ESCAPE '\\' OR username LIKE ? ESCAPE '\\' "
+                "OR action LIKE ? ESCAPE '\\' OR detail LIKE ? ESCAPE '\\' "
+                f"OR reason LIKE ? ESCAPE '\\' OR user_id IN {named} OR entity_id IN {named})"
+            )
+            params.extend([pattern] * 9)
         return (" AND ".join(clauses) or "1"), params
+
+
+def escape_like(text: str) -> str:
+    """``text`` matched literally by ``LIKE ... ESCAPE '\\'``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _row(values: tuple[Any, ...]) -> AuditRow:
@@ -190,6 +214,19 @@ class AuditChain:
             for r in rows:
                 yield _row(r)
             last = int(rows[-1][0])
+
+    def officer_names(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Display name and username of each officer id among ``ids`` (for labels)."""
+        wanted = sorted(set(ids))
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for officer_id, display, username in self._conn.execute(
+                f"SELECT id, display_name, username FROM officers WHERE id IN ({marks})", chunk
+            ):
+                found[str(officer_id)] = (str(display), str(username))
+        return found
 
     def distinct_actions(self) -> list[str]:
         return [str(r[0]) for r in self._conn.execute("SELECT DISTINCT action FROM audit")]

@@ -29,6 +29,10 @@ def _member(row: tuple[int, str, str, str, str, str, str | None, str]) -> TeamMe
     return TeamMember(int(mid), urn, officer_id, username, TeamRole(role), valid_from, valid_to, by)
 
 
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class SourceRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -52,6 +56,55 @@ class SourceRepository:
 
     def all(self) -> list[SourceRecord]:
         rows = self._conn.execute(f"SELECT {_SOURCE} FROM {_FROM} ORDER BY s.urn").fetchall()
+        return [_source(r) for r in rows]
+
+    def page(
+        self,
+        *,
+        after: str | None,
+        limit: int,
+        statuses: frozenset[str] | None = None,
+        text: str = "",
+        text_statuses: frozenset[str] = frozenset(),
+        linked_to: tuple[str, str] | None = None,
+    ) -> list[SourceRecord]:
+        """Keyset page of the register in URN order (never OFFSET).
+
+        ``statuses``: only these; ``text``: URN or pseudonym contains it (``text_statuses``:
+        or the status is one of these, whose labels contain it); ``linked_to`` (officer id,
+        now): only sources on which the officer holds a current team role or an active
+        break-glass grant.
+        """
+        clauses: list[str] = []
+        params: list[object] = []
+        if after is not None:
+            clauses.append("urn > ?")
+            params.append(after)
+        if statuses is not None:
+            clauses.append(f"status IN ({','.join('?' * len(statuses))})" if statuses else "0")
+            params.extend(sorted(statuses))
+        if text:
+            pattern = "%" + _escape_like(text) + "%"
+            alternatives = ["urn LIKE ? ESCAPE '\\'", "pseudonym LIKE ? ESCAPE '\\'"]
+            params.extend([pattern, pattern])
+            if text_statuses:
+                alternatives.append(f"status IN ({','.join('?' * len(text_statuses))})")
+                params.extend(sorted(text_statuses))
+            clauses.append("(" + " OR ".join(alternatives) + ")")
+        if linked_to is not None:
+            officer_id, now = linked_to
+            clauses.append(
+                "(urn IN (SELECT t.urn FROM source_team t WHERE t.officer_id = ? AND "
+                f"{_CURRENT}) OR urn IN (SELECT g.urn FROM break_glass g WHERE "
+                "g.officer_id = ? AND g.ended_at IS NULL AND g.started_at <= ? "
+                "AND g.expires_at > ?))"
+            )
+            params.extend([officer_id, now, now, officer_id, now, now])
+        where = " AND ".join(clauses) or "1"
+        rows = self._conn.execute(
+            f"SELECT {_SOURCE} FROM sources WHERE {where} ORDER BY urn LIMIT ?",
+            (*params, limit),
+        ).fetchall()
         return [_source(r) for r in rows]
 
     def urns(self) -> set[str]:

@@ -1,124 +1,143 @@
-"""The audit trail screen: chain status, filters and the paged table.
+"""The audit trail screen: chain status, search and filters, the paged table, a row's detail.
 
-Database reads here run on the GUI thread only while the worker is idle (they are single
-keyset pages, well under a millisecond); anything asked for while it is busy is done as soon
-as it is idle again. Verification runs on the worker.
+Every read runs on the worker: the first page, the count and the officer list through the
+screen base (``fetch``), further pages through the paged model, verification and export
+through the operation helper. Opening the trail or changing the filter is audited (by
+``trail.open_view``); rows written since are shown when their change set arrives, by
+reading the same filter again up to the new head, which is not audited again.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateEdit,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
-    QStackedWidget,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from cim_desktop.errors import CimError, PermissionDenied
+from cim_desktop.domain.changes import Kind
+from cim_desktop.domain.clock import parse_iso_utc
+from cim_desktop.errors import PermissionDenied
 from cim_desktop.services.audit import trail as audit
 from cim_desktop.services.officers import accounts
-from cim_desktop.ui.audit.model import AuditTableModel, Column, action_label
-from cim_desktop.ui.kit import crash, dialogs, fmt
+from cim_desktop.ui.audit.model import PAGE_SIZE, AuditTableModel, action_label
+from cim_desktop.ui.audit.panels import (
+    NO_DATE,
+    ChainStatus,
+    RowDetail,
+    date_edit,
+    local_midnight,
+    size_columns,
+)
+from cim_desktop.ui.kit import dialogs
+from cim_desktop.ui.kit.screen import Screen
 from cim_desktop.ui.kit.style import ERROR, OK
-from cim_desktop.ui.kit.widgets import heading, note, record_table
-from cim_desktop.ui.kit.worker import DbWorker
+from cim_desktop.ui.kit.widgets import local_time, note, record_table
 
 if TYPE_CHECKING:
-    from cim_desktop.services.audit.trail import VerifyResult
+    from cim_desktop.services.audit.lines import AuditLine
+    from cim_desktop.services.audit.trail import AuditView, VerifyResult
     from cim_desktop.services.session import Session
     from cim_desktop.store.audit.chain import AuditFilter
+    from cim_desktop.ui.kit.worker import DbWorker
 
-NO_DATE = QDate(2000, 1, 1)
-_WIDTHS = {
-    Column.SEQ: 60,
-    Column.TIME: 160,
-    Column.OFFICER: 110,
-    Column.ROLE: 210,
-    Column.ACTION: 130,
-    Column.ENTITY: 150,
-    Column.OUTCOME: 80,
-}
 SYSTEM_USER = "system"
+EMPTY_TRAIL = (
+    "The audit trail will hold every action on this vault: logins, each view and change "
+    "of a record, denials, exports and verifications."
+)
+NO_MATCH = "No rows match this search and these filters. Clear them to see the whole trail."
 
 
-def _date_edit() -> QDateEdit:
-    edit = fmt.day_edit(QDateEdit())
-    edit.setCalendarPopup(True)
-    edit.setMinimumDate(NO_DATE)
-    edit.setSpecialValueText("Any")
-    edit.setDate(NO_DATE)
-    edit.setMinimumWidth(120)
-    return edit
+@dataclass(frozen=True)
+class Loaded:
+    view: AuditView
+    first: list[AuditLine]
+    count: int
+    officers: list[tuple[str, str]] | None  # (id, label), read on the first load only
 
 
-def _local_midnight(day: QDate) -> datetime:
-    return datetime(day.year(), day.month(), day.day()).astimezone()
+def _officers(session: Session) -> list[tuple[str, str]]:
+    try:
+        found = accounts.list_officers(session)
+    except PermissionDenied:
+        return []
+    return [
+        (o.id, o.username if o.display_name == o.username else f"{o.display_name} ({o.username})")
+        for o in found
+    ]
 
 
-class AuditScreen(QWidget):
-    changed = Signal(str)
+class AuditScreen(Screen):
+    title = "Audit trail"
+    intro = (
+        "Every action on this vault, newest first. The trail is hash-chained and "
+        "append-only; opening, searching or exporting it is itself recorded."
+    )
+    help_topic = "audit"
+    kinds = frozenset({Kind.AUDIT})
     verified = Signal(object)
 
     def __init__(
         self, worker: DbWorker, page_size: int | None = None, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._worker = worker
-        self._session: Session | None = None
-        self._filters_pending = False
-        self._refresh_pending = False
+        super().__init__(worker, parent)
+        self.model = AuditTableModel(self, worker, page_size or PAGE_SIZE)
+        self.model.page_arrived.connect(lambda _n: self._update_empty())
+        self._view: AuditView | None = None
+        self._wanted: AuditFilter = audit.make_filter()
+        self._officers_loaded = False
+        self.count = 0
         self.last_verify: VerifyResult | None = None
-        self.model = AuditTableModel(
-            can_read=lambda: not worker.busy,
-            parent=self,
-            **({"page_size": page_size} if page_size else {}),
-        )
-        worker.busy_changed.connect(self._busy_changed)
 
-        # Chain status.
-        self.chain_dot = QLabel("●")
-        self.chain_dot.setStyleSheet("font-size: 16pt; color: #8a8a8a;")
-        self.chain_title = QLabel("Audit chain not verified yet")
-        self.chain_title.setObjectName("subheading")
-        self.chain_detail = note("")
-        self.verify_button = QPushButton("Verify now")
-        self.verify_button.clicked.connect(self.verify)
-        chain = QFrame()
-        chain.setObjectName("chainStatus")
-        chain_text = QVBoxLayout()
-        chain_text.setSpacing(2)
-        chain_text.addWidget(self.chain_title)
-        chain_text.addWidget(self.chain_detail)
-        chain_row = QHBoxLayout(chain)
-        chain_row.setContentsMargins(14, 8, 14, 8)
-        chain_row.addWidget(self.chain_dot)
-        chain_row.addLayout(chain_text, 1)
-        chain_row.addWidget(self.verify_button)
+        self.chain = ChainStatus()
+        self.chain_title, self.chain_detail = self.chain.title, self.chain.detail
+        self.chain.verify_button.clicked.connect(lambda: self.verify())
 
-        # Filters.
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search by URN, officer or text")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search the audit trail")
+        self.search.setMinimumWidth(220)
+        # Typing settles for a moment before the trail is read (and the search audited).
+        self._typing = QTimer(self)
+        self._typing.setSingleShot(True)
+        self._typing.setInterval(300)
+        self._typing.timeout.connect(self.apply_filters)
+        self.search.textChanged.connect(lambda _t: self._typing.start())
+        self.search.returnPressed.connect(self.apply_filters)
         self.officer_filter = QComboBox()
-        self.officer_filter.setMinimumWidth(180)
+        self.officer_filter.setMinimumWidth(160)
+        self._fill_officers([])
         self.action_filter = QComboBox()
         self.action_filter.addItem("All actions", None)
         for name in audit.action_names():
             self.action_filter.addItem(action_label(name), name)
-        self.date_from = _date_edit()
-        self.date_to = _date_edit()
-        self.clear_button = QPushButton("Clear filters")
+        self.date_from = date_edit()
+        self.date_to = date_edit()
+        self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.clear_filters)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save the rows this search and these filters show (CSV)")
+        self.export_button.clicked.connect(self.export)
         self.count_label = note("")
+        self.status = note("")
+
         filters = QHBoxLayout()
-        filters.setSpacing(8)
+        filters.setSpacing(6)
+        filters.addWidget(self.search, 2)
         for text, widget in (
             ("Officer", self.officer_filter),
             ("Action", self.action_filter),
@@ -127,118 +146,138 @@ class AuditScreen(QWidget):
         ):
             label = QLabel(text)
             label.setBuddy(widget)
+            filters.addSpacing(4)
             filters.addWidget(label)
             filters.addWidget(widget)
-            filters.addSpacing(6)
         filters.addWidget(self.clear_button)
-        filters.addStretch(1)
-        filters.addWidget(self.count_label)
         self.officer_filter.currentIndexChanged.connect(self.apply_filters)
         self.action_filter.currentIndexChanged.connect(self.apply_filters)
         self.date_from.dateChanged.connect(self.apply_filters)
         self.date_to.dateChanged.connect(self.apply_filters)
+        counts = QHBoxLayout()
+        counts.addWidget(self.count_label)
+        counts.addWidget(self.status, 1)
+        counts.addWidget(self.export_button)
 
-        # The table.
         self.table = record_table(self.model)
         self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for column, width in _WIDTHS.items():
-            self.table.setColumnWidth(column, width)
+        size_columns(self.table, self.model.headers)
+        self.table.selectionModel().selectionChanged.connect(self._selected)
+        self.empty = note(EMPTY_TRAIL)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.hide()
+        self.detail = RowDetail()
+        left = QWidget()
+        left_box = QVBoxLayout(left)
+        left_box.setContentsMargins(0, 0, 0, 0)
+        left_box.addWidget(self.table, 1)
+        left_box.addWidget(self.empty)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
 
-        trail = QWidget()
-        trail_box = QVBoxLayout(trail)
-        trail_box.setContentsMargins(0, 0, 0, 0)
-        trail_box.setSpacing(10)
-        trail_box.addWidget(chain)
-        trail_box.addLayout(filters)
-        trail_box.addWidget(self.table, 1)
-        self.denied = note("")
-        self.denied.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body = QStackedWidget()
-        self.body.addWidget(trail)
-        self.body.addWidget(self.denied)
+        content = QWidget()
+        box = QVBoxLayout(content)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(8)
+        box.addWidget(self.chain)
+        box.addLayout(filters)
+        box.addLayout(counts)
+        box.addWidget(self.splitter, 1)
+        self.set_content(content)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 12)
-        layout.setSpacing(6)
-        layout.addWidget(heading("Audit trail"))
-        layout.addWidget(
-            note(
-                "Every action on this vault, newest first. The trail is "
-                "hash-chained and append-only; opening or filtering it is "
-                "itself recorded."
-            )
-        )
-        layout.addSpacing(6)
-        layout.addWidget(self.body, 1)
+    def search_field(self) -> QLineEdit:
+        return self.search
 
-    # -- opening and closing --------------------------------------------------------------
+    # -- loading (``fetch`` on the worker, ``show_data`` on the GUI thread) ----------------
     def open(self, session: Session) -> None:
-        """Show the trail for ``session``'s officer; the worker must be idle."""
-        self._session = session
-        try:
-            officers = accounts.list_officers(session)
-        except PermissionDenied:
-            officers = []
-        self._fill_officers(
-            [
-                (
-                    o.id,
-                    f"{o.username} ({o.display_name})"
-                    if o.display_name != o.username
-                    else o.username,
-                )
-                for o in officers
-            ]
-        )
+        self._view = None
+        self._officers_loaded = False
         self._reset_filter_widgets()
-        try:
-            self.model.set_view(audit.open_view(session))
-        except PermissionDenied as exc:
-            self.denied.setText(exc.message)
-            self.body.setCurrentIndex(1)
-            return
-        self.body.setCurrentIndex(0)
-        self._update_count()
+        self._wanted = self.current_filter()
+        super().open(session)
         self.verify()
 
-    def close_view(self) -> None:
-        """Drop every row and the session (the vault is locking)."""
-        self._session = None
-        self.model.clear()
-        self.count_label.clear()
-        self._filters_pending = self._refresh_pending = False
+    def fetch(self, session: Session) -> Loaded:
+        wanted, view = self._wanted, self._view
+        if view is not None and replace(view.filter, upto=None) == wanted:
+            view = view.advanced()  # the same view with the rows written since
+        else:
+            view = audit.open_view(session, wanted)
+        first = view.lines(limit=self.model.page_size)
+        officers = None if self._officers_loaded else _officers(session)
+        return Loaded(view, first, view.count(), officers)
 
+    def show_data(self, data: Any) -> None:
+        assert isinstance(data, Loaded)
+        if data.officers is not None:
+            self._fill_officers(data.officers)
+            self._officers_loaded = True
+        keep = self._selected_seq()
+        self._view, view = data.view, data.view
+        self.model.reset(self.session, lambda after, limit: view.lines(after, limit), data.first)
+        self.count = data.count
+        self.count_label.setText(f"{data.count:,} matching row{'s' if data.count != 1 else ''}")
+        if keep is not None and (number := self.model.index_of(keep)) is not None:
+            self.table.selectRow(number)
+        else:
+            self.detail.show_line(None)
+        self._update_empty()
+
+    def clear(self) -> None:
+        self._view = None
+        self.model.clear()
+        self.count = 0
+        self.count_label.clear()
+        self.status.clear()
+        self.detail.show_line(None)
+        self._typing.stop()
+
+    def _update_empty(self) -> None:
+        empty = self.model.rowCount() == 0 and not self.model.loading
+        searching = self._wanted != audit.make_filter()
+        self.empty.setText(NO_MATCH if searching else EMPTY_TRAIL)
+        self.empty.setVisible(empty)
+        self.export_button.setEnabled(not empty)
+
+    # -- filters --------------------------------------------------------------------------
     def _fill_officers(self, officers: list[tuple[str, str]]) -> None:
+        current = self.officer_filter.currentData()
         self.officer_filter.blockSignals(True)
         self.officer_filter.clear()
         self.officer_filter.addItem("All officers", None)
         for officer_id, label in sorted(officers, key=lambda o: o[1].casefold()):
             self.officer_filter.addItem(label, officer_id)
         self.officer_filter.addItem("System", SYSTEM_USER)
+        self.officer_filter.setCurrentIndex(max(0, self.officer_filter.findData(current)))
         self.officer_filter.blockSignals(False)
 
     def _reset_filter_widgets(self) -> None:
-        for widget in (self.officer_filter, self.action_filter, self.date_from, self.date_to):
+        widgets = (self.search, self.officer_filter, self.action_filter)
+        for widget in (*widgets, self.date_from, self.date_to):
             widget.blockSignals(True)
+        self.search.clear()
         self.officer_filter.setCurrentIndex(0)
         self.action_filter.setCurrentIndex(0)
         self.date_from.setDate(NO_DATE)
         self.date_to.setDate(NO_DATE)
-        for widget in (self.officer_filter, self.action_filter, self.date_from, self.date_to):
+        for widget in (*widgets, self.date_from, self.date_to):
             widget.blockSignals(False)
 
-    # -- filters --------------------------------------------------------------------------
     def current_filter(self) -> AuditFilter:
         start = self.date_from.date()
         end = self.date_to.date()
         return audit.make_filter(
             user_id=self.officer_filter.currentData(),
             action=self.action_filter.currentData(),
-            date_from=_local_midnight(start) if start != NO_DATE else None,
-            date_to=_local_midnight(end) + timedelta(days=1) if end != NO_DATE else None,
+            date_from=local_midnight(start) if start != NO_DATE else None,
+            date_to=local_midnight(end) + timedelta(days=1) if end != NO_DATE else None,
+            text=self.search.text(),
         )
 
     def clear_filters(self) -> None:
@@ -246,96 +285,87 @@ class AuditScreen(QWidget):
         self.apply_filters()
 
     def apply_filters(self) -> None:
-        if self._session is None:
+        self._typing.stop()
+        wanted = self.current_filter()
+        if self.session is None or wanted == self._wanted:
             return
-        if self._worker.busy:
-            self._filters_pending = True
-            return
-        self._filters_pending = False
-        flt = self.current_filter()
-        if self.model.view is not None and self.model.view.filter == flt:
-            return
-        try:
-            self.model.set_view(audit.open_view(self._session, flt))
-        except CimError as exc:
-            crash.report(exc, self)
-            return
-        self._update_count()
+        self._wanted = wanted
+        # Rows of the old filter go at once; a page still coming for them is dropped.
+        self.model.clear()
+        self.count_label.setText("Searching…")
+        self.refresh()
 
-    def _update_count(self) -> None:
-        view = self.model.view
-        if view is None:
-            return
-        self.count_label.setText("Counting…")
-        self._worker.run(view.count, self._counted, owner=self)
+    # -- the selected row -----------------------------------------------------------------
+    def _selected_seq(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.line_at(rows[0].row()).row.seq if rows else None
 
-    def _counted(self, count: int) -> None:
-        self.count_label.setText(f"{count:,} matching row{'s' if count != 1 else ''}")
+    def _selected(self, _new: QItemSelection, _old: QItemSelection) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        self.detail.show_line(self.model.line_at(rows[0].row()) if rows else None)
 
-    # -- keeping up to date ---------------------------------------------------------------
-    def on_data_changed(self, what: str) -> None:
-        if what != "audit" or self._session is None:
+    # -- export ---------------------------------------------------------------------------
+    def export(self) -> None:
+        session, view = self.session, self._view
+        if session is None or view is None:
             return
-        if self._worker.busy:
-            self._refresh_pending = True
+        path = dialogs.save_file(
+            self, "Export the rows shown", Path.home() / "audit-trail.csv", "CSV files (*.csv)"
+        )
+        if path is None:
             return
-        if self.model.refresh_head():
-            self._update_count()
+        flt = view.filter
 
-    def _busy_changed(self, busy: bool) -> None:
-        if busy or self._session is None:
-            return
-        if self._filters_pending:
-            self.apply_filters()
-        elif self._refresh_pending:
-            self._refresh_pending = False
-            self.on_data_changed("audit")
-        bar = self.table.verticalScrollBar()
-        if self.model.canFetchMore() and bar.value() >= bar.maximum():
-            # The view asked for more while the worker was busy; ask again now.
-            self.model.fetchMore()
+        def write() -> int:
+            lines = 0
+            with path.open("w", encoding="utf-8", newline="") as out:
+                for chunk in audit.export(session, "csv", flt):
+                    out.write(chunk)
+                    lines += 1
+            return lines - 1  # the header
+
+        self.status.setText("Exporting…")
+        (
+            self.operation(write)
+            .success(lambda n: self.status.setText(f"Exported {n:,} rows to {path.name}."))
+            .user_errors(self.status.setText)
+            .run()
+        )
 
     # -- verification ---------------------------------------------------------------------
     def verify(self, *, announce: bool = False) -> None:
-        session = self._session
+        session = self.session
         if session is None:
             return
-
-        def run() -> VerifyResult:
-            return audit.verify(session)  # reads the vault's own checkpoint file
-
-        self.verify_button.setEnabled(False)
-        self.chain_title.setText("Verifying the audit chain…")
-        self._worker.run(
-            run, lambda result: self._verified(result, announce), self._verify_failed, owner=self
+        self.chain.verify_button.setEnabled(False)
+        self.chain.title.setText("Verifying the audit chain…")
+        (
+            self.operation(lambda: audit.verify(session))
+            .success(lambda result: self._verified(result, announce))
+            .user_errors(self.chain.detail.setText)
+            .finally_(lambda: self.chain.verify_button.setEnabled(True))
+            .run()
         )
 
     def _verified(self, result: VerifyResult, announce: bool) -> None:
-        self.verify_button.setEnabled(True)
         self.last_verify = result
-        when = fmt.stored_moment(result.verified_at)
-        self.chain_dot.setStyleSheet(f"font-size: 16pt; color: {OK if result.ok else ERROR};")
+        when = local_time(parse_iso_utc(result.verified_at))
+        self.chain.dot.setStyleSheet(f"font-size: 16pt; color: {OK if result.ok else ERROR};")
         if result.ok:
             title = "Audit chain intact"
         elif result.damaged_pages:
             title = "VAULT FILE DAMAGED"
         else:
             title = "AUDIT CHAIN BROKEN"
-        self.chain_title.setText(title)
-        self.chain_title.setStyleSheet("" if result.ok else f"color: {ERROR};")
-        self.chain_detail.setText(f"{result.summary()}  ·  Last verified {when}")
+        self.chain.title.setText(title)
+        self.chain.title.setStyleSheet("" if result.ok else f"color: {ERROR};")
+        self.chain.detail.setText(f"{result.summary()}  ·  Last verified {when}")
         self.verified.emit(result)
-        self.changed.emit("audit")
         if announce or not result.ok:
             show = dialogs.information if result.ok else dialogs.critical
             show(
                 self,
                 "Audit chain",
-                self.chain_title.text() + ".",
+                self.chain.title.text() + ".",
                 "\n".join([result.summary(), *result.details()]),
             )
-
-    def _verify_failed(self, exc: BaseException) -> None:
-        self.verify_button.setEnabled(True)
-        self.chain_title.setText("The audit chain could not be verified")
-        crash.report(exc, self)

@@ -4,9 +4,8 @@ Each screen opens the first time it is chosen in a session (opening is an audite
 screens nobody looks at are not read), and every opened screen drops its content on lock.
 Screens an officer's roles cannot use are not offered at all.
 
-Screens refresh themselves from the change bus (``ui.kit.changes``). Until the audit trail and
-sources screens are on the Screen base, the workspace bridges them: their string topics are
-published as change sets, and change sets reach their ``on_data_changed`` as topics.
+Screens refresh themselves from the change bus (``ui.kit.changes``); the workspace only
+reloads the break-glass banner when access changes.
 """
 
 from __future__ import annotations
@@ -42,20 +41,6 @@ if TYPE_CHECKING:
 class Screen(Protocol):
     def open(self, session: Session) -> None: ...
     def close_view(self) -> None: ...
-
-
-# The string topics of screens not yet on the Screen base, and the kinds they stand for.
-# Remove with the bridge once ``ui/audit`` and ``ui/sources`` are converted.
-_TOPIC_KINDS = {
-    "audit": Kind.AUDIT,
-    "sources": Kind.SOURCES,
-    "break-glass": Kind.ACCESS,
-    "officers": Kind.OFFICERS,
-    "associations": Kind.OFFICERS,
-    "policy": Kind.POLICY,
-    "review": Kind.REVIEW,
-}
-_KIND_TOPICS = {Kind.ACCESS: "break-glass"}
 
 
 @dataclass
@@ -124,9 +109,6 @@ class Workspace(QWidget):
         self.stack = QStackedWidget()
         for page in self.pages:
             self.stack.addWidget(page.widget)
-            topics = getattr(page.widget, "changed", None)
-            if topics is not None:  # a screen not yet on the change bus
-                topics.connect(lambda topic, w=page.widget: self._old_topic(topic, w))
         bus().changed.connect(self._published)
         self.banner = BreakGlassBanner()
         self.nav.currentRowChanged.connect(self._show_row)
@@ -214,18 +196,5 @@ class Workspace(QWidget):
 
     # -- changes --------------------------------------------------------------------------
     def _published(self, changed: ChangeSet, _initiator: object) -> None:
-        if self.session is None:
-            return
-        for page in self.pages:
-            handler = getattr(page.widget, "on_data_changed", None)
-            if handler is None or page.key not in self._opened:
-                continue  # on the change bus itself, or not opened in this session
-            for kind in sorted(changed.kinds):
-                handler(_KIND_TOPICS.get(kind, kind.value))
-        if changed.touches({Kind.ACCESS}):
+        if self.session is not None and changed.touches({Kind.ACCESS}):
             self._load_grants(self.session)
-
-    def _old_topic(self, topic: str, screen: QWidget) -> None:
-        kind = _TOPIC_KINDS.get(topic)
-        if kind is not None:
-            bus().publish(ChangeSet.of(kind), screen)

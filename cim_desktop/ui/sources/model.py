@@ -1,5 +1,5 @@
-"""What the Sources screen shows: the register's table model and one source's detail, read
-on the worker through the services (each read is checked and audited there).
+"""What the Sources screen shows: the register's keyset-paged table model and one source's
+detail, read on the worker through the services (each read is checked and audited there).
 
 Permissions decide which reads are attempted: content is read only where the officer may
 see it, so selecting a row never records a denial; typing a URN outside one's caseload does.
@@ -13,14 +13,19 @@ from typing import TYPE_CHECKING, Any
 
 from cim_desktop.domain.access import rules
 from cim_desktop.domain.access.rules import Act, Tier
+from cim_desktop.domain.policy.settings import Policy
 from cim_desktop.domain.sources.model import SourceStatus, TeamMember
 from cim_desktop.services.access import permissions as access
 from cim_desktop.services.sources import register as sources
-from cim_desktop.services.sources.register import SourceSummary
-from cim_desktop.ui.kit.list_model import ListTableModel
+from cim_desktop.services.sources.register import SourceFilter, SourceSummary, status_label
+from cim_desktop.ui.kit.paged_model import PagedTableModel
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     from cim_desktop.services.session import Session
+
+__all__ = ["Column", "Listed", "SourceDetail", "SourcesTableModel", "empty_text", "status_label"]
 
 
 class Column(IntEnum):
@@ -32,23 +37,17 @@ class Column(IntEnum):
 NOT_OPEN = "(not open to you)"
 
 
-def status_label(status: SourceStatus) -> str:
-    return status.value.replace("-", " ").capitalize()
-
-
-class SourcesTableModel(ListTableModel[SourceSummary]):
+class SourcesTableModel(PagedTableModel[SourceSummary]):
     headers = ("URN", "Pseudonym", "Status")
 
-    def display(self, row: SourceSummary, column: int) -> Any:
-        if column == Column.URN:
-            return row.urn
-        if column == Column.PSEUDONYM:
-            if row.pseudonym is None:
-                return NOT_OPEN
-            return row.pseudonym + ("  [break-glass]" if row.break_glass else "")
-        return status_label(row.status)
+    def display(self, row: SourceSummary) -> tuple[Any, ...]:
+        if row.pseudonym is None:
+            pseudonym = NOT_OPEN
+        else:
+            pseudonym = row.pseudonym + ("  [break-glass]" if row.break_glass else "")
+        return (row.urn, pseudonym, status_label(row.status))
 
-    def key(self, row: SourceSummary) -> Any:
+    def key(self, row: SourceSummary) -> Hashable:
         return row.urn
 
     def tooltip(self, row: SourceSummary, column: int) -> Any:
@@ -57,12 +56,14 @@ class SourcesTableModel(ListTableModel[SourceSummary]):
         return None
 
 
-def matches(row: SourceSummary, text: str) -> bool:
-    needle = text.strip().casefold()
-    return not needle or any(
-        needle in part.casefold()
-        for part in (row.urn, row.pseudonym or "", status_label(row.status))
-    )
+@dataclass(frozen=True)
+class Listed:
+    """The list's first page as read on the worker, with what goes with it."""
+
+    policy: Policy
+    first: list[SourceSummary]
+    total: int
+    flt: SourceFilter
 
 
 @dataclass(frozen=True)
@@ -108,4 +109,19 @@ def team_text(team: list[TeamMember]) -> str:
     return "\n".join(
         f"{m.team_role.label}: {m.username}"
         for m in sorted(team, key=lambda m: (list(rules.TeamRole).index(m.team_role), m.username))
+    )
+
+
+def empty_text(filtered: bool, may_register: bool) -> str:
+    """What an empty list says: what it will hold, and how to add the first source."""
+    if filtered:
+        return "No source matches this filter. Clear it to see every source open to you."
+    if may_register:
+        return (
+            "This list will hold the sources on your caseload. None is registered yet: "
+            "use Register source… to add the first."
+        )
+    return (
+        "This list will hold the sources on your caseload, once a controller or the record "
+        "keeper assigns you to a source's team."
     )
