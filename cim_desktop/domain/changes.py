@@ -35,7 +35,7 @@ _ENTITY_KINDS: Mapping[str, Kind] = MappingProxyType(
         "association": Kind.OFFICERS,
         "policy": Kind.POLICY,
         "source": Kind.SOURCES,
-        "team_role": Kind.SOURCES,
+        "source-team": Kind.SOURCES,
         "break-glass": Kind.ACCESS,
         "review": Kind.REVIEW,
         "vault": Kind.VAULT,

@@ -78,31 +78,31 @@ class SourceRepository:
         clauses: list[str] = []
         params: list[object] = []
         if after is not None:
-            clauses.append("urn > ?")
+            clauses.append("s.urn > ?")
             params.append(after)
         if statuses is not None:
-            clauses.append(f"status IN ({','.join('?' * len(statuses))})" if statuses else "0")
+            clauses.append(f"c.status IN ({','.join('?' * len(statuses))})" if statuses else "0")
             params.extend(sorted(statuses))
         if text:
             pattern = "%" + _escape_like(text) + "%"
-            alternatives = ["urn LIKE ? ESCAPE '\\'", "pseudonym LIKE ? ESCAPE '\\'"]
+            alternatives = ["s.urn LIKE ? ESCAPE '\\'", "c.pseudonym LIKE ? ESCAPE '\\'"]
             params.extend([pattern, pattern])
             if text_statuses:
-                alternatives.append(f"status IN ({','.join('?' * len(text_statuses))})")
+                alternatives.append(f"c.status IN ({','.join('?' * len(text_statuses))})")
                 params.extend(sorted(text_statuses))
             clauses.append("(" + " OR ".join(alternatives) + ")")
         if linked_to is not None:
             officer_id, now = linked_to
             clauses.append(
-                "(urn IN (SELECT t.urn FROM source_team t WHERE t.officer_id = ? AND "
-                f"{_CURRENT}) OR urn IN (SELECT g.urn FROM break_glass g WHERE "
+                "(s.urn IN (SELECT t.urn FROM source_team t WHERE t.officer_id = ? AND "
+                f"{_CURRENT}) OR s.urn IN (SELECT g.urn FROM break_glass g WHERE "
                 "g.officer_id = ? AND g.ended_at IS NULL AND g.started_at <= ? "
                 "AND g.expires_at > ?))"
             )
             params.extend([officer_id, now, now, officer_id, now, now])
         where = " AND ".join(clauses) or "1"
         rows = self._conn.execute(
-            f"SELECT {_SOURCE} FROM sources WHERE {where} ORDER BY urn LIMIT ?",
+            f"SELECT {_SOURCE} FROM {_FROM} WHERE {where} ORDER BY s.urn LIMIT ?",
             (*params, limit),
         ).fetchall()
         return [_source(r) for r in rows]

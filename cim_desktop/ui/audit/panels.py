@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from cim_desktop.services.audit.lines import AuditLine, role_label
 from cim_desktop.ui.audit.model import Column, action_label, outcome_label, when
+from cim_desktop.ui.kit import fmt
 from cim_desktop.ui.kit.widgets import mono_font, note
 
 # (attribute, label) in the order the pane shows them.
@@ -67,9 +68,8 @@ def size_columns(table: QTableView, headers: tuple[str, ...]) -> None:
 
 
 def date_edit() -> QDateEdit:
-    edit = QDateEdit()
+    edit = fmt.day_edit(QDateEdit())
     edit.setCalendarPopup(True)
-    edit.setDisplayFormat("dd MMM yyyy")
     edit.setMinimumDate(NO_DATE)
     edit.setSpecialValueText("Any")
     edit.setDate(NO_DATE)
