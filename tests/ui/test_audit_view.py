@@ -365,3 +365,14 @@ def test_labels_for_sessions_and_team_roles() -> None:
         "Officer: Jo Bloggs (jbloggs); Ended: yes"
     )
     assert lines.describe('{"team_role":"record_keeper"}') == "Team role: record keeper"
+
+
+def test_a_declaration_filed_under_its_own_id_is_labelled_with_its_officer() -> None:
+    names = {"o-1": ("Jo Bloggs", "jbloggs")}
+    row = AuditRow(
+        1, "", "o-1", "jbloggs", "handler", "", "create", "association", "a-7f3e9c",
+        '{"officer_id":"o-1","fields":["name"]}', "", "ok", b"", b"",
+    )  # fmt: skip
+    assert lines.record_label(row, names) == "Associations of Jo Bloggs (jbloggs)"
+    unknown = replace(row, detail='{"fields":["name"]}')
+    assert lines.record_label(unknown, names) == "Associations of a-7f3e9c"

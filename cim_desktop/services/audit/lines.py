@@ -78,8 +78,10 @@ def officer_label(names: Mapping[str, tuple[str, str]], officer_id: str, recorde
 def record_label(row: AuditRow, names: Mapping[str, tuple[str, str]]) -> str:
     kind = _RECORD_KINDS.get(row.entity_type, row.entity_type.replace("-", " ").capitalize())
     entity = row.entity_id
-    if row.entity_type in _OFFICER_ENTITIES and entity in names:
-        entity = officer_label(names, entity, "")
+    owner = entity if entity in names else _detail_officer(row.detail)
+    if row.entity_type in _OFFICER_ENTITIES and owner in names:
+        # A declaration or an accreditation is filed under its own id; name whose it is.
+        entity = officer_label(names, owner, "")
     elif row.entity_type == "policy":
         return f"{kind}: {entity.replace('_', ' ')}" if entity and entity != "*" else kind
     elif entity == "*":
@@ -88,6 +90,19 @@ def record_label(row: AuditRow, names: Mapping[str, tuple[str, str]]) -> str:
         entity = entity[:8] + ("…" if len(entity) > 8 else "")  # an internal id: its start
         # tells rows apart; the tooltip and the export hold it whole
     return f"{kind} {entity}".strip()
+
+
+def _detail_officer(detail: str) -> str:
+    """The officer a row's detail names (``officer_id`` or ``officer``), if it names one."""
+    raw = str(detail).encode("utf-8", "replace")
+    try:
+        data = None if safe_json.nesting_too_deep(raw, 32) else json.loads(raw)
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    found = data.get("officer_id", data.get("officer", ""))
+    return found if isinstance(found, str) else ""
 
 
 def role_label(role: str) -> str:
