@@ -94,6 +94,9 @@ class Lockout:
     locked_at: datetime | None = None
 
 
+UNIT_NAME_MAX = 120
+
+
 @dataclass
 class SlotFile:
     vault_id: str
@@ -105,6 +108,10 @@ class SlotFile:
     # The site policy's SQLCipher memory security, mirrored like the lockout settings: it
     # must be known before the database is opened.
     memory_security: bool = False
+    # The unit's name, mirrored from the database so that the login window can say whose vault
+    # this is before it opens (shown only when the file's MAC checks with this workstation's
+    # device secret). Not secret; docs/security.md says what a copy of the folder reveals.
+    unit_name: str = ""
     pending_dropped: int = 0  # events the cap pushed out, not yet counted in the chain
     # The MAC as read and the document it claims to cover; None for a file made in memory.
     stored_mac: str | None = field(default=None, repr=False, compare=False)
@@ -174,6 +181,7 @@ class SlotFile:
                 "window_minutes": self.lockout_policy.window_minutes,
             },
             "memory_security": self.memory_security,
+            "unit_name": self.unit_name,
         }
 
     def save(self, path: Path) -> None:
@@ -263,6 +271,9 @@ class SlotFile:
         memory_security = data.get("memory_security", False)
         if not isinstance(memory_security, bool):
             raise TypeError("memory_security")
+        unit_name = data.get("unit_name", "")
+        if not text_ok(unit_name, UNIT_NAME_MAX):
+            raise ValueError("unit_name")
         return cls(
             vault_id=vault_id,
             recovery=RecoverySlot.from_json(data["recovery"]),
@@ -274,6 +285,7 @@ class SlotFile:
             ),
             pending_dropped=dropped,
             memory_security=memory_security,
+            unit_name=unit_name,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,13 +11,17 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from cim_desktop.security import slotfile as slot_files
 from cim_desktop.security.device_secret import DeviceSecretStore
-from cim_desktop.services.vault.lifecycle import NewVault
+from cim_desktop.services.vault.lifecycle import NewVault, unlock
+from cim_desktop.services.vault.paths import VaultPaths
+from cim_desktop.services.vault.slots import load_slots, unit_name
 from cim_desktop.ui.kit.worker import DbWorker
 from cim_desktop.ui.shell.main_window import MainWindow
 from cim_desktop.ui.vault import login
 from cim_desktop.ui.vault.login import LoginDialog
-from tests.conftest import ADMIN, UNIT
+from tests.conftest import ADMIN, ADMIN_PASSWORD, UNIT
+from tests.ui.conftest import wait_idle
 from tests.ui.test_login import WRONG, _attempt, _dialog
 
 
@@ -106,3 +111,48 @@ def test_the_lock_screen_names_the_unit(qtbot: QtBot, window: MainWindow) -> Non
     form = window.lock_screen.form
     assert form.unit.isVisible()
     assert form.unit.text() == f"Unit: {UNIT}"
+
+
+def test_the_login_names_the_unit_from_the_checked_slot_file(
+    qtbot: QtBot,
+    new_vault: NewVault,
+    vault_dir: Path,
+    worker: DbWorker,
+    keyring_store: DeviceSecretStore,
+) -> None:
+    new_vault.session.close()
+    dialog = _dialog(qtbot, vault_dir, worker, keyring_store)
+    qtbot.waitUntil(lambda: dialog.form.unit.text() == f"Unit: {UNIT}")
+    assert dialog.form.unit.isVisible()
+
+
+def test_an_edited_unit_name_is_never_shown(
+    qtbot: QtBot,
+    new_vault: NewVault,
+    vault_dir: Path,
+    worker: DbWorker,
+    keyring_store: DeviceSecretStore,
+) -> None:
+    new_vault.session.close()
+    keys = vault_dir / "vault.keys"
+    document = json.loads(keys.read_text())
+    document["unit_name"] = "Someone else's unit"  # the MAC no longer matches
+    keys.write_text(json.dumps(document))
+    dialog = _dialog(qtbot, vault_dir, worker, keyring_store)
+    qtbot.waitUntil(lambda: dialog.form.keyring_panel.usable is not None)
+    wait_idle(qtbot, worker)
+    assert dialog.form.unit.text() == "" and not dialog.form.unit.isVisible()
+
+
+def test_a_vault_made_before_the_mirror_gets_the_name_at_its_next_login(
+    new_vault: NewVault, vault_dir: Path, keyring_store: DeviceSecretStore
+) -> None:
+    paths = VaultPaths(vault_dir)
+    new_vault.session.close()
+    with slot_files.exclusive(paths.keys):
+        slots = load_slots(paths, keyring_store)
+        slots.unit_name = ""
+        slots.save(paths.keys)
+    assert unit_name(paths, keyring_store) == ""
+    unlock(vault_dir, ADMIN, ADMIN_PASSWORD, keyring_store).close()
+    assert unit_name(paths, keyring_store) == UNIT

@@ -110,6 +110,7 @@ def create_vault(
     issuer, recovery_private, admin_private = (new_private_key() for _ in range(3))
     slot_file = SlotFile(
         vault_id=vault_id,
+        unit_name=unit_name,
         recovery=wrap_recovery(
             vault_key,
             device_secret,
@@ -374,6 +375,7 @@ def _start_session(
         session = Session(paths, db, officer, keyring, vault_key)
         flushed = flush_pending(db, slots)
         mirrored = mirror_lockout_policy(db, slots)
+        mirrored = mirror_unit_name(db, slots) or mirrored
         if db.migrated is not None:
             old, new, copy = db.migrated
             session.record(
@@ -439,6 +441,18 @@ def mirror_lockout_policy(db: VaultDatabase, slots: SlotFile) -> bool:
     if slots.lockout_policy == wanted:
         return False
     slots.lockout_policy = wanted
+    return True
+
+
+def mirror_unit_name(db: VaultDatabase, slots: SlotFile) -> bool:
+    """Copy the unit's name into the slot file for the login window; True if it differed.
+
+    The database is authoritative; vaults made before the copy existed get it here."""
+    with db.reading():
+        name = db.meta.get("unit_name", "") or ""
+    if slots.unit_name == name:
+        return False
+    slots.unit_name = name
     return True
 
 

@@ -44,6 +44,16 @@ def load_slots(paths: VaultPaths, keyring: DeviceSecretStore) -> SlotFile:
     return slots
 
 
+def unit_name(paths: VaultPaths, keyring: DeviceSecretStore) -> str:
+    """The unit's name as ``vault.keys`` mirrors it, for the login window; "" unless the file
+    reads and its MAC checks with this workstation's device secret (an edited file's name is
+    never shown)."""
+    try:
+        return load_slots(paths, keyring).unit_name
+    except CimError:
+        return ""
+
+
 def verify(slots: SlotFile, device_secret: bytes, name: str = "vault.keys") -> None:
     """Check the MAC; tell a stale keyring (recovery was run on another workstation since)
     apart from an edited file, because the remedies differ."""

@@ -204,8 +204,23 @@ class LoginForm(QWidget):
         if not usable:
             self.show_error("")
             self.show_recovery_route(False)
-        elif not self.username.text():
+            return
+        if not self.username.text():
             self.username.setFocus()
+        if not self.unit.text():
+            self._read_unit_name(self._keyring)
+
+    def _read_unit_name(self, keyring: DeviceSecretStore | None) -> None:
+        from cim_desktop.security.device_secret import DeviceSecretStore
+        from cim_desktop.services.vault import slots
+        from cim_desktop.services.vault.paths import VaultPaths
+        from cim_desktop.ui.kit.operation import Operation
+
+        paths = VaultPaths(self.root)
+        store = keyring or DeviceSecretStore()
+        Operation(self, self._worker, lambda: slots.unit_name(paths, store)).success(
+            self.set_unit
+        ).run()
 
     def _edited(self) -> None:
         if self.error.isVisible() and not self.recover_button.isVisible():
@@ -319,8 +334,7 @@ class LoginDialog(QDialog):
         body.addWidget(location)
         body.addSpacing(8)
         body.addWidget(self.form)
-        # The unit's name is inside the encrypted vault and cannot be shown before it opens;
-        # the lock screen shows it (see LoginForm.set_unit).
+        # The unit's name appears in the form once vault.keys has been read and checked.
         body.addWidget(note(RECOVERY_ROUTE))
         marked_frame(self, body, 500)
         self.form.username.setFocus()
