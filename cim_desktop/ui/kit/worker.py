@@ -69,6 +69,10 @@ class DbWorker(QObject):
         self._thread.start()
 
     @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    @property
     def busy(self) -> bool:
         return self._pending > 0
 

@@ -98,6 +98,12 @@ class LoginForm(QWidget):
 
         self.unit = QLabel()
         self.unit.setObjectName("subheading")
+        # The name arrives after the keyring check: its line is kept from the start so that
+        # the form does not jump when it appears.
+        self.unit.setMinimumHeight(self.unit.fontMetrics().lineSpacing() + 4)
+        keep = self.unit.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)
+        self.unit.setSizePolicy(keep)
         self.unit.hide()
         self.error = QLabel()
         self.error.setObjectName("formError")
@@ -207,7 +213,8 @@ class LoginForm(QWidget):
             return
         if not self.username.text():
             self.username.setFocus()
-        if not self.unit.text():
+        # The check's answer can arrive as the application closes: then nothing more is read.
+        if not self.unit.text() and not self._worker.stopped:
             self._read_unit_name(self._keyring)
 
     def _read_unit_name(self, keyring: DeviceSecretStore | None) -> None:
