@@ -27,34 +27,8 @@ from cim_desktop.ui.shell.help_window import TextWindow
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
+    from cim_desktop.ui.kit.screen import Screen
     from cim_desktop.ui.shell.main_window import MainWindow
-
-
-def refresh_screen(screen: QWidget) -> bool:
-    """Read the screen's data again; False if it has no way to."""
-    for name in ("refresh", "reload", "_reload"):
-        method = getattr(screen, name, None)
-        if callable(method):
-            method()
-            return True
-    return False
-
-
-def search_field(screen: QWidget) -> QLineEdit | None:
-    method = getattr(screen, "search_field", None)
-    if callable(method):
-        found = method()
-        return found if isinstance(found, QLineEdit) else None
-    for name in ("search", "filter"):
-        field = getattr(screen, name, None)
-        if isinstance(field, QLineEdit):
-            return field
-    return None
-
-
-def help_topic(screen: QWidget, key: str) -> str:
-    topic = getattr(screen, "help_topic", "")
-    return topic if isinstance(topic, str) and topic else key
 
 
 def selected_text(widget: QWidget | None) -> str:
@@ -134,7 +108,7 @@ class Menus:
         self.view.addSeparator()
         self.view.addAction(self.refresh_action)
 
-    def _current(self) -> tuple[str, QWidget] | None:
+    def _current(self) -> tuple[str, Screen] | None:
         key = self.window.workspace.current_key()
         if key is None or self.window.locked:
             return None
@@ -143,12 +117,12 @@ class Menus:
     def refresh(self) -> None:
         current = self._current()
         if current is not None:
-            refresh_screen(current[1])
+            current[1].refresh()
 
     # -- Edit ---------------------------------------------------------------------------
     def find(self) -> None:
         current = self._current()
-        field = search_field(current[1]) if current is not None else None
+        field = current[1].search_field() if current is not None else None
         if field is None:
             self.window.statusBar().showMessage("This screen has no search.", 4000)
             return
@@ -174,7 +148,7 @@ class Menus:
         if current is None:
             return
         key, screen = current
-        self._show("Guide", guide.guide(help_topic(screen, key)))
+        self._show("Guide", guide.guide(screen.help_topic or key))
 
     def show_shortcuts(self) -> None:
         self._show("Keyboard shortcuts", guide.guide("shortcuts"))

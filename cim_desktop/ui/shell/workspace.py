@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
@@ -35,19 +35,15 @@ if TYPE_CHECKING:
     from cim_desktop.domain.officers.model import Officer
     from cim_desktop.domain.sources.model import BreakGlassGrant
     from cim_desktop.services.session import Session
+    from cim_desktop.ui.kit.screen import Screen
     from cim_desktop.ui.kit.worker import DbWorker
-
-
-class Screen(Protocol):
-    def open(self, session: Session) -> None: ...
-    def close_view(self) -> None: ...
 
 
 @dataclass
 class Page:
     key: str
     title: str
-    widget: QWidget
+    widget: Screen
     offered: Callable[[Officer], bool]
     icon: str = "help"
 
@@ -57,7 +53,7 @@ def _any(*roles: Role) -> Callable[[Officer], bool]:
 
 
 class Workspace(QWidget):
-    def __init__(self, worker: DbWorker, audit: QWidget, parent: QWidget | None = None) -> None:
+    def __init__(self, worker: DbWorker, audit: Screen, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         from cim_desktop.ui.account.screen import AccountScreen
         from cim_desktop.ui.officers.screen import OfficersScreen
@@ -150,8 +146,7 @@ class Workspace(QWidget):
         self.stack.setCurrentWidget(page.widget)
         if page.key not in self._opened:
             self._opened.add(page.key)
-            screen: Screen = page.widget  # type: ignore[assignment]
-            screen.open(self.session)
+            page.widget.open(self.session)
 
     # -- session --------------------------------------------------------------------------
     def open(self, session: Session, first: str | None = None) -> None:
@@ -185,8 +180,7 @@ class Workspace(QWidget):
     def close_view(self) -> None:
         for page in self.pages:
             if page.key in self._opened:
-                screen: Screen = page.widget  # type: ignore[assignment]
-                screen.close_view()
+                page.widget.close_view()
         self._opened.clear()
         self.session = None
         self.banner.clear()
